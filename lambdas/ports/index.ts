@@ -1,0 +1,7 @@
+/** The ports: small interfaces with an AWS and a local implementation each. */
+export type * from './dead-letters.js';
+export type * from './device-registry.js';
+export type * from './event-sink.js';
+export type * from './file-store.js';
+export type * from './telemetry-store.js';
+export { AGGREGATIONS } from './telemetry-store.js';
