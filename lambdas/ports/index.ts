@@ -1,7 +1,10 @@
 /** The ports: small interfaces with an AWS and a local implementation each. */
+export type * from './commands.js';
+export { COMMAND_STATUSES } from './commands.js';
 export type * from './dead-letters.js';
 export type * from './device-registry.js';
 export type * from './event-sink.js';
 export type * from './file-store.js';
+export type * from './identity-provider.js';
 export type * from './telemetry-store.js';
 export { AGGREGATIONS } from './telemetry-store.js';
