@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   LIMIT_EXCEEDED: 'A structural limit was exceeded',
   NESTING_TOO_DEEP: 'Nesting depth exceeds the limit',
   STRING_TOO_LONG: 'A string exceeds the length limit',
+  MISSING_CONTEXT: 'The format needs a device identity or receive time that was not supplied',
+  INTEGER_OUT_OF_RANGE: 'Integer is outside the exactly representable range (±2^53)',
   // --- binary framing ---
   TRUNCATED: 'Binary structure is truncated',
   LENGTH_MISMATCH: 'Declared length does not match the content',
