@@ -1,0 +1,13 @@
+/**
+ * The DBC engine: parse real-world DBC files, compile them once, decode CAN / CAN FD frames exactly as
+ * the reference decoder (cantools) does, encode frames, and turn frames into points.
+ *
+ * Pure: no AWS, no clock, no environment.
+ */
+export { type CacheOptions, clearDbcCache, loadCompiledDbc } from './cache.js';
+export { compileDbc } from './compile.js';
+export { encodeMessage } from './encode.js';
+export type * from './model.js';
+export { parseDbc } from './parse.js';
+export { type FramesToPointsOptions, framesToPoints } from './points.js';
+export type * from './types.js';
