@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   INVALID_DLC: 'CAN DLC code is invalid',
   INVALID_TOKEN: 'Token is malformed',
   INVALID_PROTOBUF: 'Protobuf message cannot be decoded',
+  INVALID_CAN_ID: 'CAN id uses reserved flag bits (RTR/error frame)',
   // --- DBC ---
   DBC_PARSE_ERROR: 'DBC file cannot be parsed',
   DBC_TOO_LARGE: 'DBC file exceeds the size limit',
