@@ -40,6 +40,9 @@ export const ERROR_CODES = {
   DBC_FRAME_TOO_SHORT: 'Frame is shorter than the message needs',
   DBC_BAD_MULTIPLEXER: 'Multiplexer value has no branch',
   DBC_ENCODE_ERROR: 'Signal values cannot be encoded',
+  // --- topics and routing ---
+  INVALID_TOPIC: 'Topic is not a recognised Fleetwire topic',
+  TOPIC_IDENTITY_MISMATCH: 'Topic names a different device than the authenticated client',
 } as const;
 
 /** A stable error code. */
