@@ -40,9 +40,10 @@ export interface CommandRecord {
 export interface CommandStore {
   create(cmd: CommandRecord): Promise<void>;
   get(tenant: string, commandId: string): Promise<CommandRecord | undefined>;
+  /** A tenant's commands, newest first; optionally of one device and/or in one status. */
   list(
     tenant: string,
-    opts: { deviceId?: string; limit: number; cursor?: string },
+    opts: { deviceId?: string; status?: CommandStatus; limit: number; cursor?: string },
   ): Promise<{ items: CommandRecord[]; next?: string }>;
   /**
    * Move a command to `status` only if its current status is one of `from` (conditional write), so

@@ -25,6 +25,15 @@ export interface DeviceRecord {
   dbcKey?: string;
   /** ExoSense `config_io` channel contract, when set. */
   channelContract?: unknown;
+  /** ExoSense `config_applications` (protocol/interface settings), when set. */
+  configApplications?: unknown;
+  /** When the configuration (channel contract or applications) last changed, epoch ms. */
+  configUpdatedAt?: number;
+  /**
+   * MQTT connection state from lifecycle events (IoT `$aws/events/presence/…`, or the local broker).
+   * `undefined` when unknown: commands are then sent immediately rather than held.
+   */
+  connected?: boolean;
   /** Firmware version reported by the device or assigned. */
   firmwareVersion?: string;
   status: DeviceStatus;
