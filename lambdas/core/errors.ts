@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   // --- topics and routing ---
   INVALID_TOPIC: 'Topic is not a recognised Fleetwire topic',
   TOPIC_IDENTITY_MISMATCH: 'Topic names a different device than the authenticated client',
+  // --- identity ---
+  INVALID_CSR: 'Certificate signing request is malformed, unsigned or uses an unsupported key',
 } as const;
 
 /** A stable error code. */
