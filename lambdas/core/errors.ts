@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   TOPIC_IDENTITY_MISMATCH: 'Topic names a different device than the authenticated client',
   // --- identity ---
   INVALID_CSR: 'Certificate signing request is malformed, unsigned or uses an unsupported key',
+  // --- queries ---
+  INVALID_CURSOR: 'Pagination cursor is malformed or belongs to another query',
 } as const;
 
 /** A stable error code. */
