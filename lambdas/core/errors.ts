@@ -47,6 +47,9 @@ export const ERROR_CODES = {
   INVALID_CSR: 'Certificate signing request is malformed, unsigned or uses an unsupported key',
   // --- queries ---
   INVALID_CURSOR: 'Pagination cursor is malformed or belongs to another query',
+  // --- alerts ---
+  ALERT_RULE_INVALID: 'Alert rule is invalid',
+  ALERT_STATE_CONFLICT: 'Alert state was changed concurrently',
 } as const;
 
 /** A stable error code. */
