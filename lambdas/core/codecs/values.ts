@@ -37,10 +37,20 @@ export function parseIsoTimestamp(text: unknown, limits: DecodeLimits, where = '
     throw new DecodeError('INVALID_TIMESTAMP', `${where} must be an ISO 8601 date-time with a time zone`);
   }
   const ms = Date.parse(text);
-  if (!Number.isFinite(ms)) throw new DecodeError('INVALID_TIMESTAMP', `${where} is not a valid date-time`);
+  // Date.parse rolls impossible days over (2026-02-30 → March 2): check the day against its month.
+  const year = Number(text.slice(0, 4));
+  const month = Number(text.slice(5, 7));
+  const day = Number(text.slice(8, 10));
+  if (!Number.isFinite(ms) || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+    throw new DecodeError('INVALID_TIMESTAMP', `${where} is not a valid date-time`);
+  }
   return checkTimestamp(ms, limits, where);
 }
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
 
 /** Validate a field, tag or device name: non-empty, bounded, not a forbidden key. */
 export function checkName(name: unknown, limits: DecodeLimits, what = 'name'): string {
