@@ -144,6 +144,14 @@ export function decodeFlexconnectBinaryBody(body: Uint8Array, limits: DecodeLimi
         { offset: off + 10, point: pointIndex },
       );
     }
+    // Every reading takes at least 5 bytes: a count the length cannot hold is rejected before any work.
+    if (count * READING_HEADER_BYTES > length - POINT_HEADER_BYTES) {
+      throw new DecodeError(
+        'LENGTH_MISMATCH',
+        `point ${pointIndex}: ${count} reading(s) cannot fit in its declared length ${length}`,
+        { offset: off + 8, point: pointIndex },
+      );
+    }
     if (frames.length + count > maxFrames) {
       throw new LimitError('LIMIT_EXCEEDED', `more than ${maxFrames} CAN frames`, {
         offset: off + 8,
