@@ -7,7 +7,7 @@
 export type ByteOrder = 'little_endian' | 'big_endian';
 
 /** Raw value representation: two's-complement / unsigned integer, or IEEE float (`SIG_VALTYPE_`). */
-export type SignalValueType = 'integer' | 'float32' | 'float64';
+export type SignalValueType = 'integer' | 'float16' | 'float32' | 'float64';
 
 /** An attribute value as written in `BA_` / `BA_DEF_DEF_` (numbers parsed, strings unquoted). */
 export type AttributeValue = number | string;
@@ -22,8 +22,10 @@ export interface DbcMuxCondition {
 
 /** A signal (`SG_`). */
 export interface DbcSignal {
-  /** Signal name, unique within its message. */
+  /** Signal name (the `SystemSignalLongSymbol` attribute when present, else the name in `SG_`). */
   name: string;
+  /** Name as written in `SG_` (what `CM_`, `VAL_`, `BA_` … refer to). */
+  fileName: string;
   /** Start bit exactly as written in the file (LSB for Intel, MSB in sawtooth numbering for Motorola). */
   startBit: number;
   /** Length in bits, 1–64. */
@@ -32,10 +34,12 @@ export interface DbcSignal {
   byteOrder: ByteOrder;
   /** True for two's-complement (`-`), false for unsigned (`+`). */
   signed: boolean;
-  /** Integer or float32/float64 (from `SIG_VALTYPE_`). */
+  /** Integer, or IEEE float16/float32/float64 by length (`SIG_VALTYPE_` 1 or 2). */
   valueType: SignalValueType;
   /** Scale: physical = raw × factor + offset. */
   factor: number;
+  /** The factor exactly, when it is written as an integer literal (kept as BigInt so huge factors stay exact). */
+  factorExact?: bigint;
   /** Offset: physical = raw × factor + offset. */
   offset: number;
   /**
@@ -53,9 +57,12 @@ export interface DbcSignal {
   receivers: string[];
   /** True when this signal is a multiplexer switch (`M`, or `m<n>M` when nested). */
   isMultiplexer: boolean;
-  /** For `m<n>` signals: the selector values of their switch that enable them (from `m<n>` or `SG_MUL_VAL_`). */
-  multiplexerIds?: number[];
-  /** For multiplexed signals: the switch signal's name (resolved after parsing, `SG_MUL_VAL_` wins). */
+  /**
+   * For multiplexed signals: the switch values that enable the signal, as sorted, merged inclusive ranges
+   * (from `m<n>` and `SG_MUL_VAL_`). Ranges rather than lists so `0-4294967295` costs nothing.
+   */
+  multiplexerRanges?: Array<[number, number]>;
+  /** For multiplexed signals: the switch signal's (final) name. */
   multiplexerSignal?: string;
   /** Extended multiplexing conditions from `SG_MUL_VAL_`, when present. */
   muxConditions?: DbcMuxCondition[];
@@ -73,9 +80,11 @@ export interface DbcSignal {
 export interface DbcMessage {
   /** Frame id without the extended flag (11 or 29 bits). */
   id: number;
+  /** The id exactly as written in the file (bit 31 marks extended ids); other statements refer to it. */
+  fileId: number;
   /** True for 29-bit ids (bit 31 set in the file's id, or `VFrameFormat` says so). */
   extended: boolean;
-  /** Message name. */
+  /** Message name (the `SystemMessageLongSymbol` attribute when present). */
   name: string;
   /** Declared length in bytes (DLC as bytes; up to 64 for CAN FD). */
   length: number;
@@ -159,6 +168,15 @@ export interface DbcDatabase {
   attributeDefinitions: Map<string, DbcAttributeDefinition>;
   /** Network attributes (`BA_` with no object). */
   attributes: Record<string, AttributeValue>;
+  /** Relation attributes (`BA_REL_`), kept for linting. */
+  relationAttributes: Array<{
+    name: string;
+    kind: string;
+    node: string;
+    messageId: number;
+    signal?: string;
+    value: AttributeValue;
+  }>;
   /** Environment variables (`EV_`). */
   environmentVariables: DbcEnvironmentVariable[];
   /** Network comment (`CM_ "…";`). */
