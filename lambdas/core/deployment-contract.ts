@@ -65,3 +65,48 @@ export const TELEMETRY_DIMENSIONS = Object.freeze({
   device: 'device',
   partitionKey: 'device',
 } as const);
+
+/** Environment names: lowercase, start with a letter, ≤ 16 characters (they end up in resource names). */
+export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
+
+/** Deterministic names of the resources that devices and the provisioning CLI refer to by name. */
+export interface DeploymentNames {
+  /** `<app>` topic segment: `fleetwire` in `prod`, `fleetwire-<env>` elsewhere. */
+  readonly app: string;
+  /** Topic-rule name prefix: `fleetwire` in `prod`, `fleetwire_<env>` elsewhere. */
+  readonly rulePrefix: string;
+  /** IoT thing type of every device. */
+  readonly thingType: string;
+  /** IoT policies attached to every device certificate (split by concern: a policy is ≤ 2048 characters). */
+  readonly devicePolicies: readonly string[];
+  /** DynamoDB device-registry table. */
+  readonly registryTable: string;
+}
+
+/**
+ * The names a deployment of environment `envName` uses. The CDK app creates resources with these names
+ * (unless overridden by props) and `fleetwire register-device --env <name>` finds them the same way.
+ */
+export function deploymentNames(envName: string): DeploymentNames {
+  if (!ENV_NAME_PATTERN.test(envName)) {
+    throw new RangeError(`environment name "${envName}" must match ${ENV_NAME_PATTERN}`);
+  }
+  const base = `fleetwire-${envName}`;
+  const prod = envName === 'prod';
+  return {
+    app: prod ? 'fleetwire' : base,
+    rulePrefix: prod ? 'fleetwire' : base.replaceAll('-', '_'),
+    thingType: `${base}-device`,
+    devicePolicies: [`${base}-device-connect`, `${base}-device-telemetry`, `${base}-device-basic-ingest`],
+    registryTable: `${base}-registry`,
+  };
+}
+
+/**
+ * Registry attributes the ingest Lambda may update (IAM `dynamodb:Attributes` condition on UpdateItem,
+ * together with the key attributes): `DeviceRegistry.touch` moves `lastSeen` and nothing else.
+ */
+export const REGISTRY_INGEST_UPDATABLE = Object.freeze(['lastSeen'] as const);
+
+/** EventBridge `source` of every system event Fleetwire publishes (the bus archive filters on it). */
+export const SYSTEM_EVENT_SOURCE = 'fleetwire';

@@ -39,8 +39,11 @@ export const TOPIC_LIMITS = Object.freeze({ maxBytes: 256, maxSlashes: 7 });
 export const THING_NAME_PATTERN = /^[a-zA-Z0-9:_-]{1,128}$/;
 /** Application segment: lowercase letters, digits and dashes (the topic-design recommendation), ≤ 32. */
 export const APP_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
-/** Rule-name prefix: IoT rule names allow only `[a-zA-Z0-9_]`; the longest suffix added is 22 characters. */
-export const RULE_PREFIX_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
+/**
+ * Rule-name prefix: IoT rule names allow only `[a-zA-Z0-9_]`. Capped at 32 characters because every
+ * Basic Ingest topic in the device policy repeats it and an IoT policy document is limited in size.
+ */
+export const RULE_PREFIX_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,31}$/;
 
 /** The IoT policy variable that resolves to the connected device's thing name. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: an IoT policy variable, substituted by IoT Core, not JS.
@@ -120,16 +123,23 @@ export interface IngestRuleDefinition {
   readonly description: string;
 }
 
-/** Topic templates of the device IoT policy, with {@link THING_NAME_VARIABLE} where the thing goes. */
+/**
+ * Topic templates of the device IoT policy, with {@link THING_NAME_VARIABLE} where the thing goes, grouped
+ * by concern (an IoT policy document is limited to 2048 characters, so the CDK splits them).
+ */
 export interface DevicePolicyTopics {
-  /** Topic names the device may publish to (`iot:Publish`, resource `topic/…`). */
-  readonly publish: readonly string[];
+  /** Client id the device must connect with (`iot:Connect`, resource `client/…`). */
+  readonly clientId: string;
+  /** Direct telemetry topics the device may publish to (`iot:Publish`, resource `topic/…`). */
+  readonly publishTelemetry: readonly string[];
+  /** Basic Ingest forms of the telemetry topics (`iot:Publish`, resource `topic/$aws/rules/…`). */
+  readonly publishBasicIngest: readonly string[];
+  /** Command acknowledgement/result topics the device may publish to. */
+  readonly publishCommand: readonly string[];
   /** Topic filters the device may subscribe to (`iot:Subscribe`, resource `topicfilter/…`). */
   readonly subscribe: readonly string[];
   /** Topic names the device may receive from (`iot:Receive`, resource `topic/…`). */
   readonly receive: readonly string[];
-  /** Client id the device must connect with (`iot:Connect`, resource `client/…`). */
-  readonly clientId: string;
 }
 
 /** Validate and complete a {@link TopicConfig}. Throws {@link TopicError} on a bad value. */
@@ -373,15 +383,22 @@ export function rulesForTopic(
 export function devicePolicyTopics(config: Partial<TopicConfig> = {}): DevicePolicyTopics {
   const cfg = resolveTopicConfig(config);
   const thing = THING_NAME_VARIABLE;
-  const rules = ingestRules(cfg);
-  const publish: string[] = [];
-  for (const rule of rules) {
+  const publishTelemetry: string[] = [];
+  const publishBasicIngest: string[] = [];
+  for (const rule of ingestRules(cfg)) {
     const direct = rule.family === 'dt' ? telemetryTopic(cfg.app, thing, rule.format) : rule.filter;
-    publish.push(direct, basicIngestTopic(rule.name, direct));
+    publishTelemetry.push(direct);
+    publishBasicIngest.push(basicIngestTopic(rule.name, direct));
   }
-  publish.push(commandTopic(cfg.app, thing, 'ack'), commandTopic(cfg.app, thing, 'res'));
   const req = commandTopic(cfg.app, thing, 'req');
-  return { publish, subscribe: [req], receive: [req], clientId: thing };
+  return {
+    clientId: thing,
+    publishTelemetry,
+    publishBasicIngest,
+    publishCommand: [commandTopic(cfg.app, thing, 'ack'), commandTopic(cfg.app, thing, 'res')],
+    subscribe: [req],
+    receive: [req],
+  };
 }
 
 /**

@@ -161,7 +161,8 @@ describe('topic scheme', () => {
         app,
       ).toBe('INVALID_TOPIC');
     }
-    for (const rulePrefix of ['', '1abc', 'a-b', 'a/b', "a'b"]) {
+    expect(resolveTopicConfig({ rulePrefix: `a${'b'.repeat(31)}` }).rulePrefix).toHaveLength(32);
+    for (const rulePrefix of ['', '1abc', 'a-b', 'a/b', "a'b", `a${'b'.repeat(32)}`]) {
       expect(
         codeOf(() => resolveTopicConfig({ rulePrefix })),
         rulePrefix,
@@ -263,33 +264,36 @@ describe('ingest rules', () => {
 
 describe('device policy topics', () => {
   const p = devicePolicyTopics();
+  const publish = [...p.publishTelemetry, ...p.publishBasicIngest, ...p.publishCommand];
 
   it('grants only exact, thing-scoped topics (no wildcards)', () => {
-    for (const t of [...p.publish, ...p.subscribe, ...p.receive]) {
+    for (const t of [...publish, ...p.subscribe, ...p.receive]) {
       expect(t, t).not.toMatch(/[*#+]/);
     }
-    const own = p.publish.filter((t) => !t.includes('flexconnect/mqtt_topic'));
+    const own = publish.filter((t) => !t.includes('flexconnect/mqtt_topic'));
     for (const t of own) expect(t).toContain(THING_NAME_VARIABLE);
     expect(p.clientId).toBe(THING_NAME_VARIABLE);
   });
 
   it('lets a device publish on its telemetry topics (direct and Basic Ingest) and its command acks', () => {
     const thing = THING_NAME_VARIABLE;
-    expect(p.publish).toContain(`dt/fleetwire/${thing}/ems`);
-    expect(p.publish).toContain(`$aws/rules/fleetwire_dt_ems/dt/fleetwire/${thing}/ems`);
-    expect(p.publish).toContain('flexconnect/mqtt_topic_binary');
-    expect(p.publish).toContain('$aws/rules/fleetwire_flexconnect_binary/flexconnect/mqtt_topic_binary');
-    expect(p.publish).toContain(`cmd/fleetwire/${thing}/ack`);
-    expect(p.publish).toContain(`cmd/fleetwire/${thing}/res`);
-    expect(p.publish).not.toContain(`cmd/fleetwire/${thing}/req`);
-    expect(p.publish).toHaveLength(ingestRules().length * 2 + 2);
+    expect(p.publishTelemetry).toContain(`dt/fleetwire/${thing}/ems`);
+    expect(p.publishBasicIngest).toContain(`$aws/rules/fleetwire_dt_ems/dt/fleetwire/${thing}/ems`);
+    expect(p.publishTelemetry).toContain('flexconnect/mqtt_topic_binary');
+    expect(p.publishBasicIngest).toContain(
+      '$aws/rules/fleetwire_flexconnect_binary/flexconnect/mqtt_topic_binary',
+    );
+    expect(p.publishCommand).toEqual([`cmd/fleetwire/${thing}/ack`, `cmd/fleetwire/${thing}/res`]);
+    expect(publish).not.toContain(`cmd/fleetwire/${thing}/req`);
+    expect(p.publishTelemetry).toHaveLength(ingestRules().length);
+    expect(p.publishBasicIngest).toHaveLength(ingestRules().length);
     expect(p.subscribe).toEqual([`cmd/fleetwire/${thing}/req`]);
     expect(p.receive).toEqual([`cmd/fleetwire/${thing}/req`]);
   });
 
-  it('every policy topic, with a real thing name, is routed to a rule that parses it back to that thing', () => {
+  it('every telemetry policy topic, with a real thing name, is routed to one rule that parses it back', () => {
     const rules = ingestRules();
-    for (const template of p.publish.filter((t) => !t.startsWith('cmd/'))) {
+    for (const template of [...p.publishTelemetry, ...p.publishBasicIngest]) {
       const topic = template.replace(THING_NAME_VARIABLE, 'dev-9');
       const hit = rulesForTopic(topic, rules);
       expect(hit, topic).toHaveLength(1);

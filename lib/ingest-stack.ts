@@ -1,0 +1,64 @@
+/**
+ * Stateless resources of the ingest path: the ingest Lambda and the IoT topic rules that feed it.
+ * Everything here can be replaced by a deploy without losing data.
+ */
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { TopicConfig } from '../lambdas/core/topics.js';
+import { IngestFunction, type IngestFunctionProps } from './constructs/ingest-function.js';
+import { IngestRules } from './constructs/ingest-rules.js';
+import type { StatefulStack } from './stateful-stack.js';
+
+/** Properties of {@link IngestStack}. */
+export interface IngestStackProps extends StackProps {
+  /** The stateful stack whose resources the ingest path uses. */
+  readonly stateful: StatefulStack;
+  /** Topic scheme settings (must equal the stateful stack's). */
+  readonly topics: TopicConfig;
+  /** Log retention of the ingest function. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** Tuning of the ingest function (memory, timeout, retries, concurrency, log level). @default the IngestFunction defaults */
+  readonly ingest?: Pick<
+    IngestFunctionProps,
+    | 'memorySize'
+    | 'timeout'
+    | 'retryAttempts'
+    | 'maxEventAge'
+    | 'reservedConcurrentExecutions'
+    | 'logLevel'
+    | 'logRemovalPolicy'
+    | 'entry'
+  >;
+}
+
+/** The ingest function and topic rules. */
+export class IngestStack extends Stack {
+  /** The ingest function. */
+  readonly ingest: IngestFunction;
+  /** The topic rules. */
+  readonly rules: IngestRules;
+
+  constructor(scope: Construct, id: string, props: IngestStackProps) {
+    super(scope, id, props);
+    const s = props.stateful;
+    this.addStackDependency(s);
+    this.ingest = new IngestFunction(this, 'IngestFunction', {
+      storage: 'timestream',
+      timestream: s.timestream,
+      registry: s.registry,
+      filesBucket: s.filesBucket,
+      deadLetterQueue: s.deadLetters.ingest,
+      failureQueue: s.deadLetters.lambdaFailures,
+      eventBus: s.events.bus,
+      topicApp: props.topics.app,
+      logRetention: props.logRetention,
+      ...props.ingest,
+    });
+    this.rules = new IngestRules(this, 'IngestRules', {
+      topics: props.topics,
+      function: this.ingest.function,
+      deadLetterQueue: s.deadLetters.ingest,
+    });
+  }
+}
