@@ -109,7 +109,7 @@ describe('EMS telemetry decoding', () => {
       L,
     );
     expect(plain(r.points[0]!.fields)).toEqual({ 'battery.v': 2 });
-    expect(r.warnings.map((w) => w.code)).toEqual(['NULL_FIELD_VALUE', 'DUPLICATE_FIELD']);
+    expect(r.warnings.map((w) => w.code)).toEqual(['NULL_VALUE', 'DUPLICATE_FIELD']);
   });
 
   it('uses the receive time, with a warning, when the timestamp is absent', () => {
@@ -118,6 +118,27 @@ describe('EMS telemetry decoding', () => {
     expect(r.points[0]!.time).toBe(1769860805000);
     expect(r.warnings[0]!.code).toBe('RECEIVE_TIME_USED');
     expect(codeOf(() => decodeEms(utf8(JSON.stringify(rest)), {}, L))).toBe('MISSING_CONTEXT');
+  });
+
+  it('caps warnings per message', () => {
+    const nulls = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`n${i}`, null]));
+    const r = decodeEms(utf8(JSON.stringify({ ...SEED, nulls })), {}, L);
+    expect(r.warnings).toHaveLength(101);
+    expect(r.warnings.at(-1)!.code).toBe('WARNINGS_TRUNCATED');
+    expect(r.points[0]!.fields['battery.soc']).toBe(85);
+  });
+
+  it('rejects a malformed token without echoing it', () => {
+    const err = (() => {
+      try {
+        decodeEms(utf8(JSON.stringify({ ...SEED, token: 'T'.repeat(2000) })), {}, L);
+      } catch (e) {
+        return e as FleetwireError;
+      }
+    })();
+    expect(err?.code).toBe('INVALID_TOKEN');
+    expect(JSON.stringify(err?.toJSON())).not.toContain('TTTT');
+    expect(codeOf(() => decodeEms(utf8(JSON.stringify({ ...SEED, token: 5 })), {}, L))).toBe('INVALID_TOKEN');
   });
 
   it('yields no point for a message without fields', () => {

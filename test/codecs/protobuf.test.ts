@@ -193,6 +193,18 @@ describe('protobuf limits', () => {
     );
   });
 
+  it('rejects an over-long token without echoing it', () => {
+    const bytes = encodeProtobuf({ deviceId: 'd', token: 'T'.repeat(2000), points: [] });
+    let err: FleetwireError | undefined;
+    try {
+      decodeProtobuf(bytes, {}, L);
+    } catch (e) {
+      err = e as FleetwireError;
+    }
+    expect(err?.code).toBe('INVALID_TOKEN');
+    expect(`${err?.message}${JSON.stringify(err?.details)}`).not.toContain('TTTT');
+  });
+
   it('caps decompression', () => {
     const big = encodeProtobuf({
       deviceId: 'd',

@@ -22,7 +22,7 @@
  */
 import { DecodeError } from '../errors.js';
 import type { DecodeLimits } from '../limits.js';
-import type { DecodeContext, DecodeResult, DecodeWarning, FieldValue } from '../model/point.js';
+import type { DecodeContext, DecodeResult, FieldValue } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
 import {
   checkDepth,
@@ -31,10 +31,9 @@ import {
   readJsonPayload,
   receiveTime,
   resolveDevice,
-  WARN_EMPTY_POINT,
-  WARN_RECEIVE_TIME_USED,
 } from './json-fields.js';
 import { checkFieldValue, checkTimestamp, isObject } from './values.js';
+import { WarningList } from './warnings.js';
 
 const UINT32_MAX = 0xffff_ffff;
 
@@ -56,7 +55,7 @@ export function decodeDialtoneValue(value: unknown, ctx: DecodeContext, limits: 
     throw new DecodeError('SCHEMA_VIOLATION', 'DialTone message carries neither dev.dev_data nor dev.chans');
   }
   const device = resolveDevice(ctx, claimed, limits, 'DialTone');
-  const warnings: DecodeWarning[] = [];
+  const warnings = new WarningList();
   const sink = new FieldSink(limits, warnings, 0);
 
   if (devData !== undefined) {
@@ -69,18 +68,14 @@ export function decodeDialtoneValue(value: unknown, ctx: DecodeContext, limits: 
     for (let i = 0; i < chans.length; i++) putChannel(sink, chans[i], i, limits);
   }
 
-  const result: DecodeResult = { format: 'dialtone', points: [], frames: [], warnings };
+  const result: DecodeResult = { format: 'dialtone', points: [], frames: [], warnings: warnings.items };
   if (claimed !== undefined) result.claimedDevice = claimed;
   if (sink.size > 0) {
     let time: number;
     const dts = value.dts;
     if (dts === 0 || dts === undefined) {
       time = receiveTime(ctx, limits, 'DialTone dts is 0 or absent (device clock not set)');
-      warnings.push({
-        code: WARN_RECEIVE_TIME_USED,
-        message: 'dts is 0 or absent; the receive time was used',
-        index: 0,
-      });
+      warnings.add('RECEIVE_TIME_USED', 'dts is 0 or absent; the receive time was used', 0);
     } else {
       if (typeof dts !== 'number' || !Number.isInteger(dts) || dts < 0 || dts > UINT32_MAX) {
         throw new DecodeError('INVALID_TIMESTAMP', 'dts must be a uint32 number of Unix seconds');
@@ -89,8 +84,9 @@ export function decodeDialtoneValue(value: unknown, ctx: DecodeContext, limits: 
     }
     result.points.push({ device, time, tags: emptyRecord<string>(), fields: sink.fields });
   } else {
-    warnings.push({ code: WARN_EMPTY_POINT, message: 'The message carries no readings; no point', index: 0 });
+    warnings.add('EMPTY_POINT', 'The message carries no readings; no point', 0);
   }
+  result.warnings = warnings.finish();
   return result;
 }
 

@@ -14,23 +14,17 @@
  * - `token` (not in the seed, but never stored if a device sends one) → `DecodeResult.token`.
  * - every other key → fields, nested objects flattened with dots (`battery.voltage`), strings kept as
  *   strings (`system_status.state`), arrays of scalars as one JSON-text string field
- *   (`system_status.error_flags` = `"[]"`), nulls left out with a NULL_FIELD_VALUE warning.
+ *   (`system_status.error_flags` = `"[]"`), nulls left out with a NULL_VALUE warning.
  * - a message with no fields yields no point (EMPTY_POINT warning).
  */
 import { DecodeError } from '../errors.js';
 import type { DecodeLimits } from '../limits.js';
-import type { DecodeContext, DecodeResult, DecodeWarning, FieldValue, Point } from '../model/point.js';
+import type { DecodeContext, DecodeResult, FieldValue, Point } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
-import {
-  claimedDeviceId,
-  FieldSink,
-  readJsonPayload,
-  receiveTime,
-  resolveDevice,
-  WARN_EMPTY_POINT,
-  WARN_RECEIVE_TIME_USED,
-} from './json-fields.js';
-import { checkString, checkTimestamp, isObject, parseIsoTimestamp } from './values.js';
+import { claimedDeviceId, FieldSink, readJsonPayload, receiveTime, resolveDevice } from './json-fields.js';
+import { checkJsonToken } from './token.js';
+import { checkTimestamp, isObject, parseIsoTimestamp } from './values.js';
+import { WarningList } from './warnings.js';
 
 /** Decode an EMS telemetry payload (JSON text, optionally raw gzip). */
 export function decodeEms(bytes: Uint8Array, ctx: DecodeContext, limits: DecodeLimits): DecodeResult {
@@ -40,7 +34,7 @@ export function decodeEms(bytes: Uint8Array, ctx: DecodeContext, limits: DecodeL
 /** Decode an already-parsed EMS JSON value (used by `auto`, which parses once). */
 export function decodeEmsValue(value: unknown, ctx: DecodeContext, limits: DecodeLimits): DecodeResult {
   if (!isObject(value)) throw new DecodeError('SCHEMA_VIOLATION', 'EMS payload must be a JSON object');
-  const warnings: DecodeWarning[] = [];
+  const warnings = new WarningList();
   const sink = new FieldSink(limits, warnings, 0);
   let claimed: string | undefined;
   let token: string | undefined;
@@ -55,31 +49,27 @@ export function decodeEmsValue(value: unknown, ctx: DecodeContext, limits: Decod
         time = emsTimestamp(v, limits);
         break;
       case 'token':
-        if (typeof v !== 'string') throw new DecodeError('SCHEMA_VIOLATION', 'token must be a string');
-        token = checkString(v, limits, 'token');
+        token = checkJsonToken(v);
         break;
       default:
         sink.putMember('', key, v, 1);
     }
   }
   const device = resolveDevice(ctx, claimed, limits, 'EMS');
-  const result: DecodeResult = { format: 'ems', points: [], frames: [], warnings };
+  const result: DecodeResult = { format: 'ems', points: [], frames: [], warnings: warnings.items };
   if (claimed !== undefined) result.claimedDevice = claimed;
   if (token !== undefined) result.token = token;
   if (sink.size > 0) {
     if (time === undefined) {
       time = receiveTime(ctx, limits, 'EMS payload has no timestamp');
-      warnings.push({
-        code: WARN_RECEIVE_TIME_USED,
-        message: 'No timestamp; the receive time was used',
-        index: 0,
-      });
+      warnings.add('RECEIVE_TIME_USED', 'No timestamp; the receive time was used', 0);
     }
     const point: Point = { device, time, tags: emptyRecord<string>(), fields: sink.fields };
     result.points.push(point);
   } else {
-    warnings.push({ code: WARN_EMPTY_POINT, message: 'The message carries no fields; no point', index: 0 });
+    warnings.add('EMPTY_POINT', 'The message carries no fields; no point', 0);
   }
+  result.warnings = warnings.finish();
   return result;
 }
 

@@ -13,7 +13,7 @@
  *   strings are NOT coerced, since the channel's type lives in `config_io`, not in the payload);
  * - an object value (LOCATION, JSON channels) → fields `<channel>.<key>`, flattened recursively
  *   (`003.lat`, `003.lng`); an array of scalars → one JSON-text string field; `null` → left out with
- *   a NULL_FIELD_VALUE warning;
+ *   a NULL_VALUE warning;
  * - `__error: {<channel>: message}` → string field `<channel>.__error` holding the message (numbers and
  *   booleans as their text). A channel may carry a value, an error, or both. Alert rules find channel
  *   errors by the `.__error` suffix;
@@ -24,18 +24,17 @@
  */
 import { DecodeError } from '../errors.js';
 import type { DecodeLimits } from '../limits.js';
-import type { DecodeContext, DecodeResult, DecodeWarning, FieldValue } from '../model/point.js';
+import type { DecodeContext, DecodeResult, FieldValue } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
 import { parseJson } from './envelope.js';
-import { FieldSink, readJsonPayload, receiveTime, resolveDevice, WARN_EMPTY_POINT } from './json-fields.js';
+import { FieldSink, readJsonPayload, receiveTime, resolveDevice } from './json-fields.js';
 import { checkName, checkString, isObject } from './values.js';
+import { WarningList } from './warnings.js';
 
 /** The protected root key carrying per-channel errors. */
 export const EXOSENSE_ERROR_KEY = '__error';
 /** Suffix of the string field that holds a channel's error: `<channel>.__error`. */
 export const CHANNEL_ERROR_SUFFIX = '.__error';
-/** Warning code: a reserved `__` root key other than `__error` was skipped. */
-export const WARN_RESERVED_KEY = 'RESERVED_KEY';
 
 /** Decode an ExoSense `data_in` payload (JSON object or JSON string of it; optionally raw gzip). */
 export function decodeExosense(bytes: Uint8Array, ctx: DecodeContext, limits: DecodeLimits): DecodeResult {
@@ -51,7 +50,7 @@ export function decodeExosenseValue(value: unknown, ctx: DecodeContext, limits: 
   }
   const device = resolveDevice(ctx, undefined, limits, 'ExoSense data_in');
   const time = receiveTime(ctx, limits, 'ExoSense data_in carries no timestamp');
-  const warnings: DecodeWarning[] = [];
+  const warnings = new WarningList();
   const sink = new FieldSink(limits, warnings, 0);
   let errors: unknown;
   for (const key in root) {
@@ -62,22 +61,17 @@ export function decodeExosenseValue(value: unknown, ctx: DecodeContext, limits: 
       }
       // __proto__ and friends are rejected like anywhere else; other __ keys are ExoSense's reserved words.
       checkName(key, limits, 'channel id');
-      warnings.push({ code: WARN_RESERVED_KEY, message: `Reserved key "${key}" was skipped`, index: 0 });
+      warnings.add('RESERVED_KEY', `Reserved key "${key}" was skipped`, 0);
       continue;
     }
     sink.putMember('', key, root[key], 1);
   }
   // Errors after values so a channel's error sits next to its value regardless of key order.
   if (errors !== undefined) putChannelErrors(sink, errors, limits);
-  const result: DecodeResult = { format: 'exosense', points: [], frames: [], warnings };
-  if (sink.size > 0) result.points.push({ device, time, tags: emptyRecord<string>(), fields: sink.fields });
-  else
-    warnings.push({
-      code: WARN_EMPTY_POINT,
-      message: 'data_in carries no values or errors; no point',
-      index: 0,
-    });
-  return result;
+  const points = [];
+  if (sink.size > 0) points.push({ device, time, tags: emptyRecord<string>(), fields: sink.fields });
+  else warnings.add('EMPTY_POINT', 'data_in carries no values or errors; no point', 0);
+  return { format: 'exosense', points, frames: [], warnings: warnings.finish() };
 }
 
 function putChannelErrors(sink: FieldSink, errors: unknown, limits: DecodeLimits): void {

@@ -8,19 +8,11 @@
  */
 import { DecodeError, LimitError } from '../errors.js';
 import type { DecodeLimits } from '../limits.js';
-import type { DecodeContext, DecodeWarning, FieldValue } from '../model/point.js';
+import type { DecodeContext, FieldValue } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
 import { checkPayloadSize, decodeUtf8Strict, gunzipBounded, isGzip, parseJson } from './envelope.js';
 import { checkFieldValue, checkName, checkTimestamp } from './values.js';
-
-/** Warning code: a JSON `null` value was left out (it has no storable value). */
-export const WARN_NULL_VALUE = 'NULL_FIELD_VALUE';
-/** Warning code: two values flattened to one field name; the last one wins. */
-export const WARN_DUPLICATE_FIELD = 'DUPLICATE_FIELD';
-/** Warning code: a point had no fields left and was dropped. */
-export const WARN_EMPTY_POINT = 'EMPTY_POINT';
-/** Warning code: the payload carried no usable time, so the receive time was used. */
-export const WARN_RECEIVE_TIME_USED = 'RECEIVE_TIME_USED';
+import type { WarningList } from './warnings.js';
 
 /**
  * Payload bytes → JSON value: size check, optional raw gzip (magic `1f 8b`, inflated under
@@ -58,7 +50,7 @@ export class FieldSink {
 
   constructor(
     private readonly limits: DecodeLimits,
-    private readonly warnings: DecodeWarning[],
+    private readonly warnings: WarningList,
     private readonly pointIndex: number,
   ) {}
 
@@ -74,29 +66,25 @@ export class FieldSink {
     }
     if (this.fields[name] === undefined) this.size++;
     else {
-      this.warnings.push({
-        code: WARN_DUPLICATE_FIELD,
-        message: `Field "${name}" occurs more than once; the last value wins`,
-        index: this.pointIndex,
-      });
+      this.warnings.add(
+        'DUPLICATE_FIELD',
+        `Field "${name}" occurs more than once; the last value wins`,
+        this.pointIndex,
+      );
     }
     this.fields[name] = value;
   }
 
   /**
    * Store any JSON value under `name`: scalars as they are, objects flattened to `name.key`, arrays of
-   * scalars as one JSON-text string field, `null` skipped with a NULL_VALUE warning. `depth` is the
+   * scalars as one JSON-text string field, `null` left out with a NULL_VALUE warning. `depth` is the
    * depth of the container holding the value (root object = 1).
    */
   putValue(name: string, v: unknown, depth: number): void {
     if (typeof v === 'object') {
       if (v === null) {
         this.bump();
-        this.warnings.push({
-          code: WARN_NULL_VALUE,
-          message: `Field "${name}" is null and was left out`,
-          index: this.pointIndex,
-        });
+        this.warnings.add('NULL_VALUE', `Field "${name}" is null and was left out`, this.pointIndex);
         return;
       }
       if (Array.isArray(v)) {

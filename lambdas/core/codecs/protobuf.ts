@@ -15,11 +15,12 @@
 import protobuf from 'protobufjs/light.js';
 import { DecodeError, FleetwireError, LimitError } from '../errors.js';
 import type { DecodeLimits } from '../limits.js';
-import type { DecodeContext, DecodeResult, DecodeWarning, FieldValue, Point } from '../model/point.js';
+import type { DecodeContext, DecodeResult, FieldValue, Point } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
 import { checkPayloadSize, gunzipBounded, isGzip } from './envelope.js';
-import { WARN_DUPLICATE_FIELD, WARN_EMPTY_POINT, WARN_RECEIVE_TIME_USED } from './json-fields.js';
+import { checkJsonToken } from './token.js';
 import { checkName, checkString, checkTimestamp } from './values.js';
+import { WarningList } from './warnings.js';
 
 /** JSON descriptor of ./points.proto (protobufjs `Root.fromJSON` form). Keep the two in sync. */
 export const POINTS_PROTO_DESCRIPTOR = {
@@ -164,7 +165,7 @@ function batchToResult(batch: PbBatch, ctx: DecodeContext, limits: DecodeLimits)
       'Protobuf batch names no device and no device identity was supplied',
     );
   }
-  const warnings: DecodeWarning[] = [];
+  const warnings = new WarningList();
   const points: Point[] = [];
   const batchTags = batch.tags;
   for (let i = 0; i < pts.length; i++) {
@@ -173,7 +174,7 @@ function batchToResult(batch: PbBatch, ctx: DecodeContext, limits: DecodeLimits)
     addTags(tags, addTags(tags, 0, batchTags, limits), p.tags, limits);
     const time = pointTime(p.timestamp_ms, i, ctx, limits, warnings);
     if (p.fields.length === 0) {
-      warnings.push({ code: WARN_EMPTY_POINT, message: `Point ${i} has no fields; it is dropped`, index: i });
+      warnings.add('EMPTY_POINT', `Point ${i} has no fields; it is dropped`, i);
       continue;
     }
     points.push({
@@ -183,9 +184,9 @@ function batchToResult(batch: PbBatch, ctx: DecodeContext, limits: DecodeLimits)
       fields: decodeFields(p.fields, i, limits, warnings),
     });
   }
-  const result: DecodeResult = { format: 'protobuf', points, frames: [], warnings };
+  const result: DecodeResult = { format: 'protobuf', points, frames: [], warnings: warnings.finish() };
   if (claimed !== undefined) result.claimedDevice = claimed;
-  if (batch.token !== '') result.token = checkString(batch.token, limits, 'token');
+  if (batch.token !== '') result.token = checkJsonToken(batch.token);
   return result;
 }
 
@@ -208,18 +209,14 @@ function pointTime(
   i: number,
   ctx: DecodeContext,
   limits: DecodeLimits,
-  warnings: DecodeWarning[],
+  warnings: WarningList,
 ): number {
   const ms = typeof ts === 'number' ? ts : ts.toNumber();
   if (ms === 0) {
     if (ctx.receivedAt === undefined) {
       throw new DecodeError('MISSING_CONTEXT', `Point ${i} has no timestamp_ms; a receive time is required`);
     }
-    warnings.push({
-      code: WARN_RECEIVE_TIME_USED,
-      message: 'timestamp_ms is 0; the receive time was used',
-      index: i,
-    });
+    warnings.add('RECEIVE_TIME_USED', 'timestamp_ms is 0; the receive time was used', i);
     return checkTimestamp(ctx.receivedAt, limits, 'receive time');
   }
   // Values beyond 2^53 are far outside any accepted range; checkTimestamp reports them as such.
@@ -230,7 +227,7 @@ function decodeFields(
   list: PbField[],
   i: number,
   limits: DecodeLimits,
-  warnings: DecodeWarning[],
+  warnings: WarningList,
 ): Record<string, FieldValue> {
   if (list.length > limits.maxFieldsPerPoint) {
     throw new LimitError('LIMIT_EXCEEDED', `More than ${limits.maxFieldsPerPoint} fields in a point`, {
@@ -242,11 +239,7 @@ function decodeFields(
     const f = list[j]!;
     const name = checkName(f.name, limits, 'field name');
     if (fields[name] !== undefined) {
-      warnings.push({
-        code: WARN_DUPLICATE_FIELD,
-        message: `Field "${name}" occurs more than once; the last value wins`,
-        index: i,
-      });
+      warnings.add('DUPLICATE_FIELD', `Field "${name}" occurs more than once; the last value wins`, i);
     }
     let v: FieldValue;
     switch (f.value) {

@@ -12,6 +12,8 @@ export const WARNING_CODES = {
   EMPTY_POINT: 'A point has no fields left; it is dropped',
   CAN_ID_EXTENDED_INFERRED: 'CAN ids above 0x7FF without the extended flag were treated as 29-bit ids',
   WARNINGS_TRUNCATED: 'More warnings than the per-message cap; the rest were dropped',
+  RECEIVE_TIME_USED: 'The payload carries no usable time for a point; the receive time was used',
+  RESERVED_KEY: 'A reserved ExoSense key (`__…`, other than `__error`) was skipped',
 } as const;
 
 /** A stable warning code. */
