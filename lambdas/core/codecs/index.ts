@@ -5,7 +5,7 @@
 import { DecodeError } from '../errors.js';
 import { type DecodeLimits, resolveLimits } from '../limits.js';
 import type { DecodeContext, DecodeResult, FormatSelector, PayloadFormat } from '../model/point.js';
-import { detectFormat } from './auto.js';
+import { decodeAuto } from './auto.js';
 import { decodeDialtone } from './dialtone.js';
 import { decodeEms } from './ems.js';
 import { decodeExosense } from './exosense.js';
@@ -37,8 +37,9 @@ export function decodePayload(
   limits?: Partial<DecodeLimits>,
 ): DecodeResult {
   const lim = resolveLimits(limits);
-  const concrete = format === 'auto' ? detectFormat(bytes, lim) : format;
-  const decoder = DECODERS[concrete];
+  // auto parses JSON once and hands the value to the chosen codec (see auto.ts).
+  if (format === 'auto') return decodeAuto(bytes, ctx, lim);
+  const decoder = Object.hasOwn(DECODERS, format) ? DECODERS[format] : undefined;
   if (!decoder) throw new DecodeError('UNSUPPORTED_FORMAT', `Unsupported format "${String(format)}"`);
   return decoder(bytes, ctx, lim);
 }
