@@ -35,8 +35,12 @@ export function applyNagSuppressions(stacks: { stateful: StatefulStack; ingest: 
         'Node.js 22 (LTS, supported until 2027-04-30) is the runtime closest to the Node toolchain the code is tested on; the runtime is a FleetwireFunction prop and moves to nodejs24.x with the toolchain.',
     },
   ]);
+  // Scoped to the role's default policy (where the grants are), not the whole role.
+  const defaultPolicy = fn.role.node.tryFindChild('DefaultPolicy');
+  if (defaultPolicy === undefined)
+    throw new Error('ingest role has no default policy to scope suppressions to');
   NagSuppressions.addResourceSuppressions(
-    fn.role,
+    defaultPolicy,
     [
       {
         id: 'AwsSolutions-IAM5',

@@ -2,7 +2,7 @@
  * Stateful resources: everything that holds data or that devices refer to by name. Kept apart from the
  * stateless stack so that deploying code never replaces data.
  */
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { StorageKind } from '../lambdas/core/deployment-contract.js';
@@ -115,5 +115,36 @@ export class StatefulStack extends Stack {
       thingTypeName: props.thingTypeName,
       policyNames: props.devicePolicyNames,
     });
+
+    // What operators and `fleetwire register-device` need (docs/deploy.md).
+    const outputs: Record<string, [string, string]> = {
+      TopicApp: [props.topics.app, 'The <app> segment of dt/ and cmd/ topics'],
+      RulePrefix: [
+        props.topics.rulePrefix,
+        'Prefix of the ingest topic rules (Basic Ingest: $aws/rules/<rule>/...)',
+      ],
+      ThingTypeName: [props.thingTypeName, 'IoT thing type of every device'],
+      DevicePolicyNames: [
+        this.fleet.policyNames.join(','),
+        'IoT policies to attach to every device certificate',
+      ],
+      RegistryTableName: [this.registry.table.tableName, 'DynamoDB device registry'],
+      FilesBucketName: [this.filesBucket.bucketName, 'DBC and firmware files'],
+      ReportsBucketName: [this.reportsBucket.bucketName, 'Timestream rejected-records reports'],
+      IngestDeadLetterQueueUrl: [
+        this.deadLetters.ingest.queueUrl,
+        'Rule error actions and ingest rejections',
+      ],
+      LambdaFailureQueueUrl: [
+        this.deadLetters.lambdaFailures.queueUrl,
+        'Failed asynchronous ingest invocations',
+      ],
+      EventBusName: [this.events.bus.eventBusName, 'System events'],
+      TelemetryDatabase: [this.timestream.databaseName, 'Timestream database'],
+      TelemetryTable: [this.timestream.tableName, 'Timestream telemetry table'],
+    };
+    for (const [id, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, id, { value, description });
+    }
   }
 }

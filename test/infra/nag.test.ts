@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildTestApp } from './app.js';
+
+interface Suppression {
+  id: string;
+  reason: string;
+  applies_to?: (string | { regex: string })[];
+}
+
+/** Expected suppressions, by logical id (hash removed): nothing may be suppressed without a test change. */
+const EXPECTED: Record<string, string[]> = {
+  DeadLettersIngest: ['AwsSolutions-SQS3'],
+  DeadLettersLambdaFailures: ['AwsSolutions-SQS3'],
+  TimestreamDatabase: ['AwsSolutions-TS3'],
+  IngestFunctionIngestFunction: ['AwsSolutions-L1'],
+  IngestFunctionIngestRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
+};
+
+describe.each(['dev', 'prod'])('cdk-nag AwsSolutions (%s)', (envName) => {
+  const t = buildTestApp({ 'fleetwire:env': envName });
+  const asm = t.app.synth();
+
+  it('leaves zero unsuppressed errors or warnings', () => {
+    for (const stack of [t.stateful, t.ingest]) {
+      const a = Annotations.fromStack(stack);
+      const findings = [
+        ...a.findError('*', Match.stringLikeRegexp('AwsSolutions-')),
+        ...a.findWarning('*', Match.stringLikeRegexp('AwsSolutions-')),
+      ].map((m) => `${m.id}: ${String(m.entry.data).slice(0, 120)}`);
+      expect(findings, stack.stackName).toEqual([]);
+    }
+  });
+
+  it('actually ran: its reports list compliant rules and nothing non-compliant', () => {
+    const reports = readdirSync(asm.directory).filter((f) => /^AwsSolutions-.*NagReport\.csv$/.test(f));
+    expect(reports).toHaveLength(2);
+    for (const f of reports) {
+      const rows = readFileSync(join(asm.directory, f), 'utf8').trim().split('\n').slice(1);
+      expect(
+        rows.some((r) => r.includes('"Compliant"')),
+        f,
+      ).toBe(true);
+      expect(
+        rows.filter((r) => r.includes('"Non-Compliant"')),
+        f,
+      ).toEqual([]);
+    }
+  });
+
+  it('suppresses only the documented findings, each with a specific reason and scope', () => {
+    const seen: Record<string, string[]> = {};
+    for (const stack of [t.stateful, t.ingest]) {
+      const resources = stack.resolve(
+        (asm.getStackArtifact(stack.artifactId).template as { Resources: Record<string, unknown> }).Resources,
+      ) as Record<string, { Metadata?: Record<string, unknown> }>;
+      for (const [logicalId, r] of Object.entries(resources)) {
+        const rules = (r.Metadata?.cdk_nag as { rules_to_suppress?: Suppression[] } | undefined)
+          ?.rules_to_suppress;
+        if (!rules) continue;
+        const path = logicalId.replace(/[0-9A-F]{8}$/, '');
+        seen[path] = rules.map((s) => s.id);
+        for (const s of rules) {
+          expect(s.reason.length, `${path} ${s.id}`).toBeGreaterThan(80);
+          if (s.id === 'AwsSolutions-IAM5')
+            expect(s.applies_to?.length, `${path} IAM5 scope`).toBeGreaterThan(0);
+        }
+      }
+    }
+    expect(seen).toEqual(EXPECTED);
+  });
+});
