@@ -126,11 +126,14 @@ export function planRecords(
   const rejected: RejectedPoint[] = [];
   const empty: number[] = [];
   const groups = new Map<string, Group>();
+  const tenantBytes = utf8(TELEMETRY_DIMENSIONS.tenant) + utf8(tenant);
   for (let i = 0; i < points.length; i++) {
     const p = points[i] as Point;
     const dims = pointDimensions(p, opts);
-    if (typeof dims === 'string') {
-      rejected.push({ index: i, reason: `RECORD_INVALID: ${dims}`, retryable: false });
+    // Checked per point, before merging, so one bad point never takes a good neighbour down with it.
+    const problem = typeof dims === 'string' ? dims : checkFields(p, dims, tenantBytes, opts);
+    if (typeof dims === 'string' || problem !== undefined) {
+      rejected.push({ index: i, reason: `RECORD_INVALID: ${problem}`, retryable: false });
       continue;
     }
     let key = `${p.time}`;
@@ -144,14 +147,10 @@ export function planRecords(
     for (const name of Object.keys(p.fields)) g.fields.set(name, p.fields[name] as FieldValue);
   }
 
-  const tenantBytes = utf8(TELEMETRY_DIMENSIONS.tenant) + utf8(tenant);
   const records: PlannedRecord[] = [];
   for (const g of groups.values()) {
     const out = buildGroupRecords(g, tenantBytes, opts);
-    if (typeof out === 'string') {
-      for (const i of g.points)
-        rejected.push({ index: i, reason: `RECORD_INVALID: ${out}`, retryable: false });
-    } else if (out.length === 0) {
+    if (out.length === 0) {
       empty.push(...g.points);
     } else {
       for (const record of out) records.push({ record, points: g.points });
@@ -161,35 +160,55 @@ export function planRecords(
   return { records, rejected, empty };
 }
 
-/** Split one group's fields into records within the measure-count and byte limits. */
-function buildGroupRecords(g: Group, tenantBytes: number, opts: RecordOptions): _Record[] | string {
+/** Fixed bytes of every record of a point: dimensions, time, measure name with room for `.999`. */
+function fixedBytes(dims: readonly Dimension[], tenantBytes: number, opts: RecordOptions): number {
+  let n = tenantBytes + 8 + utf8(opts.measureName) + 4;
+  for (const d of dims) n += utf8(d.Name as string) + utf8(d.Value as string);
+  return n;
+}
+
+/** Why a point's fields cannot be stored, or undefined. */
+function checkFields(
+  p: Point,
+  dims: readonly Dimension[],
+  tenantBytes: number,
+  opts: RecordOptions,
+): string | undefined {
+  const fixed = fixedBytes(dims, tenantBytes, opts);
+  for (const name of Object.keys(p.fields)) {
+    const mv = measureValue(fieldColumnName(name), p.fields[name] as FieldValue);
+    if (!mv) continue;
+    const nameBytes = utf8(mv.Name as string);
+    const valueBytes = utf8(mv.Value as string);
+    if (nameBytes > TIMESTREAM_LIMITS.measureNameBytes) {
+      return `field "${name.slice(0, 40)}" is too long for a measure name (${TIMESTREAM_LIMITS.measureNameBytes} bytes)`;
+    }
+    if (mv.Type === 'VARCHAR' && valueBytes > TIMESTREAM_LIMITS.varcharBytes) {
+      return `field "${name.slice(0, 40)}" is longer than ${TIMESTREAM_LIMITS.varcharBytes} bytes`;
+    }
+    if (fixed + nameBytes + valueBytes > TIMESTREAM_LIMITS.recordBytes) {
+      return `a record for field "${name.slice(0, 40)}" would exceed ${TIMESTREAM_LIMITS.recordBytes} bytes`;
+    }
+  }
+  return undefined;
+}
+
+/** Split one group's fields into records within the measure-count and byte limits (fields pre-checked). */
+function buildGroupRecords(g: Group, tenantBytes: number, opts: RecordOptions): _Record[] {
   const values: MeasureValue[] = [];
   for (const [name, v] of g.fields) {
     const mv = measureValue(fieldColumnName(name), v);
-    if (!mv) continue;
-    if (utf8(mv.Name as string) > TIMESTREAM_LIMITS.measureNameBytes) {
-      return `field "${name.slice(0, 40)}" is too long for a measure name (${TIMESTREAM_LIMITS.measureNameBytes} bytes)`;
-    }
-    if (mv.Type === 'VARCHAR' && utf8(mv.Value as string) > TIMESTREAM_LIMITS.varcharBytes) {
-      return `field "${name.slice(0, 40)}" is longer than ${TIMESTREAM_LIMITS.varcharBytes} bytes`;
-    }
-    values.push(mv);
+    if (mv) values.push(mv);
   }
   if (values.length === 0) return [];
   values.sort((a, b) => ((a.Name as string) < (b.Name as string) ? -1 : 1));
 
-  let dimBytes = tenantBytes;
-  for (const d of g.dimensions) dimBytes += utf8(d.Name as string) + utf8(d.Value as string);
-  // 8 bytes for the timestamp; the measure name with room for a split suffix (`.999`).
-  const fixed = dimBytes + 8 + utf8(opts.measureName) + 4;
+  const fixed = fixedBytes(g.dimensions, tenantBytes, opts);
   const chunks: MeasureValue[][] = [];
   let chunk: MeasureValue[] = [];
   let size = 0;
   for (const mv of values) {
     const bytes = utf8(mv.Name as string) + utf8(mv.Value as string);
-    if (fixed + bytes > TIMESTREAM_LIMITS.recordBytes) {
-      return `a record for field "${(mv.Name as string).slice(0, 40)}" would exceed ${TIMESTREAM_LIMITS.recordBytes} bytes`;
-    }
     if (
       chunk.length === TIMESTREAM_LIMITS.measuresPerRecord ||
       (chunk.length > 0 && fixed + size + bytes > TIMESTREAM_LIMITS.recordBytes)
