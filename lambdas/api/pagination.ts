@@ -8,7 +8,8 @@ import { ApiError } from './errors.js';
 /** Default and maximum page sizes. */
 export const PAGE_LIMITS = Object.freeze({ default: 50, max: 200 });
 
-const MAX_CURSOR_LENGTH = 2048;
+// Timestream NextTokens are long; 8 KiB still fits a query string comfortably.
+const MAX_CURSOR_LENGTH = 8192;
 
 /** Wrap a store cursor for the caller. */
 export function encodeCursor(

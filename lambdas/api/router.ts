@@ -228,6 +228,9 @@ function toResponse(r: Route, result: RouteResult, check: boolean): ApiResponse 
 function toApiError(err: unknown, logger: ApiLogger, requestId: string | undefined): ApiError {
   if (err instanceof ApiError) return err;
   if (isFleetwireError(err)) {
+    // Typed errors from the core or a store: the caller's input was refused.
+    if (err.code === 'INVALID_CURSOR') return new ApiError('INVALID_CURSOR', err.message);
+    if (err.code === 'INVALID_CSR') return new ApiError('CSR_INVALID', err.message);
     return new ApiError('VALIDATION_FAILED', err.message, { code: err.code, ...err.details });
   }
   logger.error('unhandled API error', {

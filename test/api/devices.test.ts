@@ -127,7 +127,7 @@ describe('listing and pagination', () => {
     for (const cursor of [
       '%%%',
       Buffer.from('{"t":"acme","s":"files","c":"0"}').toString('base64url'),
-      'a'.repeat(3000),
+      'a'.repeat(9000),
     ]) {
       const res = await h.call(op, 'GET', '/v1/devices', { query: { cursor } });
       expect(res.status).toBe(400);
