@@ -1042,10 +1042,8 @@ function build(p: Parser, encoding: 'utf-8' | 'cp1252'): DbcDatabase {
   };
 
   const messages: DbcMessage[] = [];
-  const knownIds = new Set<number>();
   for (const raw of p.messages) {
     if (raw.name === INDEPENDENT_SIGNALS_MESSAGE) continue;
-    knownIds.add(raw.fileId);
     const attrs = messageAttrs.get(raw.fileId) ?? (Object.create(null) as Record<string, AttributeValue>);
     let extended = raw.fileId >= 0x80000000;
     let id = raw.fileId & 0x7fffffff;
@@ -1097,14 +1095,29 @@ function build(p: Parser, encoding: 'utf-8' | 'cp1252'): DbcDatabase {
     messages.push(msg);
   }
 
-  // References to messages that do not exist are harmless for decoding but worth a warning.
-  for (const c of p.choices) {
-    if (!knownIds.has(c.id))
-      p.warn('DBC_UNKNOWN_REFERENCE', `VAL_ refers to unknown message id ${c.id}`, c.pos);
+  // References to messages or signals that do not exist are harmless for decoding but worth a warning.
+  const signalNames = new Map<number, Set<string>>();
+  for (const raw of p.messages) {
+    const set = signalNames.get(raw.fileId) ?? new Set<string>();
+    for (const s of raw.signals) set.add(s.name);
+    signalNames.set(raw.fileId, set);
   }
+  const checkRef = (kind: string, id: number, signal: string, pos: number) => {
+    const names = signalNames.get(id);
+    if (!names) p.warn('DBC_UNKNOWN_REFERENCE', `${kind} refers to unknown message id ${id}`, pos);
+    else if (!names.has(signal)) {
+      p.warn(
+        'DBC_UNKNOWN_REFERENCE',
+        `${kind} refers to unknown signal "${signal}" of message id ${id}`,
+        pos,
+      );
+    }
+  };
+  for (const c of p.choices) checkRef('VAL_', c.id, c.signal, c.pos);
+  for (const v of p.valTypes) checkRef('SIG_VALTYPE_', v.id, v.signal, v.pos);
   for (const m of p.muxValues) {
-    if (!knownIds.has(m.id))
-      p.warn('DBC_UNKNOWN_REFERENCE', `SG_MUL_VAL_ refers to unknown message id ${m.id}`, m.pos);
+    checkRef('SG_MUL_VAL_', m.id, m.signal, m.pos);
+    checkRef('SG_MUL_VAL_', m.id, m.switchName, m.pos);
   }
 
   const envVars = p.envVars.map((e) => {

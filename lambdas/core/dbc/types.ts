@@ -29,6 +29,8 @@ export interface DecodedMessageFrame {
   error?: FrameIssue;
   /** Signals that were expected (their selectors matched) but did not fit in the frame. */
   missing?: string[];
+  /** Signals the DBC places beyond the message length (or with zero length): never decodable. */
+  skipped?: readonly string[];
 }
 
 /** A frame whose id matched no message: reported, never guessed. */
@@ -72,7 +74,10 @@ export interface CompiledMessage {
   readonly extended: boolean;
   readonly length: number;
   readonly source: DbcMessage;
+  /** Decodable signals in decode order (by start position). */
   readonly signals: readonly CompiledSignal[];
+  /** Signals that can never be decoded (beyond the message length or zero length). */
+  readonly skipped: readonly string[];
   /** Decode a frame of this message (no id matching). */
   decode(data: Uint8Array, opts?: DecodeFrameOptions): DecodedMessageFrame;
 }
