@@ -109,6 +109,14 @@ describe('DialTone decoding', () => {
     expect(codeOf(() => decodeDialtone(cmd, {}, L))).toBe('SCHEMA_VIOLATION');
   });
 
+  it('keeps the last reading of a repeated channel/data index, with a warning', () => {
+    const text =
+      '{"dts":1536783776,"dev":{"dev_id":"a","chans":[{"ch_idx":1,"ch_data":[{"data_idx":0,"val":1}]},{"ch_idx":1,"ch_data":[{"data_idx":0,"units":3,"val":2}]}]}}';
+    const r = decodeDialtone(utf8(text), {}, L);
+    expect(plain(r.points[0]!.fields)).toEqual({ 'ch1.0': 2, 'ch1.0.units': 3 });
+    expect(r.warnings.map((w) => w.code)).toEqual(['DUPLICATE_FIELD']);
+  });
+
   it('decodeDialtoneValue gives the same result as decoding the bytes', () => {
     expect(decodeDialtoneValue(JSON.parse(seedBytes.toString()), {}, L)).toEqual(
       decodeDialtone(seedBytes, {}, L),

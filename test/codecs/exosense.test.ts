@@ -100,6 +100,17 @@ describe('ExoSense data_in decoding', () => {
     });
   });
 
+  it('reports a name reached twice, whichever path comes first', () => {
+    for (const text of ['{"003.lat": 1, "003": {"lat": 2}}', '{"003": {"lat": 2}, "003.lat": 1}']) {
+      const r = decodeExosense(utf8(text), CTX, L);
+      expect(Object.keys(r.points[0]!.fields)).toEqual(['003.lat']);
+      expect(r.warnings.map((w) => w.code)).toEqual(['DUPLICATE_FIELD']);
+    }
+    const r = decodeExosense(utf8('{"003": {"__error": "a"}, "__error": {"003": "b"}}'), CTX, L);
+    expect(plain(r.points[0]!.fields)).toEqual({ '003.__error': 'b' });
+    expect(r.warnings.map((w) => w.code)).toEqual(['DUPLICATE_FIELD']);
+  });
+
   it('does not coerce numeric-looking strings', () => {
     const r = decodeExosense(utf8('{"002": "78.233", "001": "true"}'), CTX, L);
     expect(plain(r.points[0]!.fields)).toEqual({ '002': '78.233', '001': 'true' });

@@ -65,6 +65,8 @@ export function decodeDialtoneValue(value: unknown, ctx: DecodeContext, limits: 
   if (chans !== undefined) {
     if (!Array.isArray(chans)) throw new DecodeError('SCHEMA_VIOLATION', 'dev.chans must be an array');
     checkDepth(3, limits);
+    // A repeated (ch_idx, data_idx), or a `val` object with a "units" key, can produce a name twice.
+    sink.checkDuplicates();
     for (let i = 0; i < chans.length; i++) putChannel(sink, chans[i], i, limits);
   }
 

@@ -11,7 +11,7 @@ import type { DecodeLimits } from '../limits.js';
 import type { DecodeContext, FieldValue } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
 import { checkPayloadSize, decodeUtf8Strict, gunzipBounded, isGzip, parseJson } from './envelope.js';
-import { checkFieldValue, checkName, checkTimestamp } from './values.js';
+import { checkName, checkTimestamp } from './values.js';
 import type { WarningList } from './warnings.js';
 
 /**
@@ -39,31 +39,130 @@ export function checkDepth(depth: number, limits: DecodeLimits): void {
  * segments (`__proto__`, `constructor`, `prototype`), the nesting depth, finite numbers and string
  * lengths. Two JSON paths flattening to one name (`{"a.b": 1, "a": {"b": 2}}`) keep the last value
  * with a DUPLICATE_FIELD warning, as FlexConnect JSON does for a repeated field name.
+ *
+ * Speed: inserting into a large dictionary-mode record dominates the cost of flattening, so the
+ * duplicate lookup is skipped while it cannot succeed. Paths made of dot-free keys map to distinct
+ * names, so lookups start with the first key that contains a dot (that key's own name included) and
+ * stay on from there; {@link put} (used for companions such as `.__error` and `.units`) always looks.
  */
 export class FieldSink {
   /** The collected fields (null prototype). */
   readonly fields: Record<string, FieldValue> = emptyRecord<FieldValue>();
   /** Number of fields stored plus null values skipped (both count toward the limit). */
   count = 0;
-  /** Number of fields stored. */
+  /** Number of distinct fields stored. */
   size = 0;
+  /** True once a key containing a dot was seen: from then on two paths may meet in one name. */
+  private mayCollide = false;
+  private readonly maxFields: number;
+  private readonly maxName: number;
+  private readonly maxString: number;
 
   constructor(
     private readonly limits: DecodeLimits,
     private readonly warnings: WarningList,
     private readonly pointIndex: number,
-  ) {}
+  ) {
+    this.maxFields = limits.maxFieldsPerPoint;
+    this.maxName = limits.maxNameLength;
+    this.maxString = limits.maxStringLength;
+  }
 
-  /** Store one already-validated value under a full name. */
+  /** Store one already-validated value under a full name, reporting a name stored twice. */
   put(name: string, value: FieldValue): void {
-    this.bump();
-    if (name.length > this.limits.maxNameLength) {
-      throw new LimitError(
-        'STRING_TOO_LONG',
-        `Field name is longer than ${this.limits.maxNameLength} characters`,
-        { limit: this.limits.maxNameLength },
-      );
+    this.admit(name);
+    this.store(name, value);
+  }
+
+  /**
+   * Store any JSON value under `name`: scalars as they are, objects flattened to `name.key`, arrays of
+   * scalars as one JSON-text string field, `null` left out with a NULL_VALUE warning. `depth` is the
+   * depth of the container holding the value (root object = 1).
+   */
+  putValue(name: string, v: unknown, depth: number): void {
+    let value: FieldValue;
+    switch (typeof v) {
+      case 'number':
+        // JSON.parse turns 1e400 into Infinity.
+        if (v - v !== 0) throw new DecodeError('NON_FINITE_NUMBER', `Field "${name}" is not a finite number`);
+        value = v;
+        break;
+      case 'string':
+        if (v.length > this.maxString) {
+          throw new LimitError(
+            'STRING_TOO_LONG',
+            `Field "${name}" is longer than ${this.maxString} characters`,
+            {
+              limit: this.maxString,
+            },
+          );
+        }
+        value = v;
+        break;
+      case 'boolean':
+        value = v;
+        break;
+      case 'object':
+        if (v === null) {
+          this.admit(name);
+          this.warnings.add('NULL_VALUE', `Field "${name}" is null and was left out`, this.pointIndex);
+          return;
+        }
+        if (Array.isArray(v)) {
+          checkDepth(depth + 1, this.limits);
+          value = scalarArrayText(v, this.limits, `Field "${name}"`);
+          break;
+        }
+        this.putObject(`${name}.`, v as Record<string, unknown>, depth + 1);
+        return;
+      default:
+        throw new DecodeError(
+          'SCHEMA_VIOLATION',
+          `Field "${name}" must be a number, string, boolean or object`,
+        );
     }
+    this.admit(name);
+    if (this.mayCollide) this.store(name, value);
+    else {
+      this.fields[name] = value;
+      this.size++;
+    }
+  }
+
+  /** Check every later name for duplicates (for callers that build names which may repeat). */
+  checkDuplicates(): void {
+    this.mayCollide = true;
+  }
+
+  /** Flatten every key of `obj` (at `depth`) under `prefix` (empty, or ending with a dot). */
+  putObject(prefix: string, obj: Record<string, unknown>, depth: number): void {
+    checkDepth(depth, this.limits);
+    for (const key in obj) this.putMember(prefix, key, obj[key], depth);
+  }
+
+  /** Store one member `key: v` of an object at `depth` under `prefix` (the key is validated here). */
+  putMember(prefix: string, key: string, v: unknown, depth: number): void {
+    checkName(key, this.limits, 'key');
+    if (!this.mayCollide && key.includes('.')) this.mayCollide = true;
+    this.putValue(prefix + key, v, depth);
+  }
+
+  /** Count one field against the limit and check its name length. */
+  private admit(name: string): void {
+    if (++this.count > this.maxFields) {
+      throw new LimitError('LIMIT_EXCEEDED', `More than ${this.maxFields} fields in a point`, {
+        limit: this.maxFields,
+      });
+    }
+    if (name.length > this.maxName) {
+      throw new LimitError('STRING_TOO_LONG', `Field name is longer than ${this.maxName} characters`, {
+        limit: this.maxName,
+      });
+    }
+  }
+
+  /** Store with the duplicate check. */
+  private store(name: string, value: FieldValue): void {
     if (this.fields[name] === undefined) this.size++;
     else {
       this.warnings.add(
@@ -73,52 +172,6 @@ export class FieldSink {
       );
     }
     this.fields[name] = value;
-  }
-
-  /**
-   * Store any JSON value under `name`: scalars as they are, objects flattened to `name.key`, arrays of
-   * scalars as one JSON-text string field, `null` left out with a NULL_VALUE warning. `depth` is the
-   * depth of the container holding the value (root object = 1).
-   */
-  putValue(name: string, v: unknown, depth: number): void {
-    if (typeof v === 'object') {
-      if (v === null) {
-        this.bump();
-        this.warnings.add('NULL_VALUE', `Field "${name}" is null and was left out`, this.pointIndex);
-        return;
-      }
-      if (Array.isArray(v)) {
-        checkDepth(depth + 1, this.limits);
-        this.put(name, scalarArrayText(v, this.limits, name));
-        return;
-      }
-      this.putObject(`${name}.`, v as Record<string, unknown>, depth + 1);
-      return;
-    }
-    this.put(name, checkFieldValue(v, this.limits, `Field "${name}"`));
-  }
-
-  /** Flatten every key of `obj` (at `depth`) under `prefix` (empty, or ending with a dot). */
-  putObject(prefix: string, obj: Record<string, unknown>, depth: number): void {
-    checkDepth(depth, this.limits);
-    for (const key in obj) {
-      checkName(key, this.limits, 'key');
-      this.putValue(prefix + key, obj[key], depth);
-    }
-  }
-
-  /** Store one member `key: v` of an object at `depth` under `prefix` (the key is validated here). */
-  putMember(prefix: string, key: string, v: unknown, depth: number): void {
-    checkName(key, this.limits, 'key');
-    this.putValue(prefix + key, v, depth);
-  }
-
-  private bump(): void {
-    if (++this.count > this.limits.maxFieldsPerPoint) {
-      throw new LimitError('LIMIT_EXCEEDED', `More than ${this.limits.maxFieldsPerPoint} fields in a point`, {
-        limit: this.limits.maxFieldsPerPoint,
-      });
-    }
   }
 }
 

@@ -103,6 +103,11 @@ interface PbBatch {
   points: PbPoint[];
 }
 
+/** Node's Buffer has `latin1Slice(start, end)`; @types/node does not declare it. */
+interface Latin1Buffer {
+  latin1Slice(start: number, end: number): string;
+}
+
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
@@ -128,8 +133,9 @@ class StrictReader extends protobuf.Reader {
         }
       }
     }
-    // All ASCII: latin1 is an exact and much cheaper decode.
-    return buf.toString('latin1', start, end);
+    // All ASCII: latin1 is an exact and much cheaper decode (latin1Slice skips toString's argument
+    // handling; protobufjs itself calls the sibling utf8Slice the same way).
+    return (buf as unknown as Latin1Buffer).latin1Slice(start, end);
   }
 }
 
