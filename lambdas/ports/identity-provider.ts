@@ -19,10 +19,14 @@ export interface IssuedIdentity {
 
 /** The identity provider port. */
 export interface IdentityProvider {
-  /** Create the thing (if the provider has things) and issue a certificate bound to it. */
+  /**
+   * Create the thing (if the provider has things) and issue a certificate bound to it. With
+   * `existingThing` (credential rotation) the thing must already exist: only a new certificate is issued
+   * and attached, and a failure never removes the thing.
+   */
   issue(
     deviceId: string,
-    opts?: { csrPem?: string; attributes?: Record<string, string> },
+    opts?: { csrPem?: string; attributes?: Record<string, string>; existingThing?: boolean },
   ): Promise<IssuedIdentity>;
   /** Revoke/deactivate a certificate and detach it from the thing. */
   revoke(deviceId: string, certificateId: string): Promise<void>;

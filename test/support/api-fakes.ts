@@ -198,8 +198,13 @@ export class FakeIdentity implements IdentityProvider {
   readonly things = new Set<string>();
   readonly certs = new Map<string, { deviceId: string; active: boolean }>();
   private n = 0;
-  async issue(deviceId: string, opts?: { csrPem?: string }): Promise<IssuedIdentity> {
+  async issue(
+    deviceId: string,
+    opts?: { csrPem?: string; existingThing?: boolean },
+  ): Promise<IssuedIdentity> {
     if (opts?.csrPem?.includes('BROKEN')) throw new Error('bad csr');
+    // Like AWS IoT: a new device must not exist yet; a rotation needs the thing.
+    if (this.things.has(deviceId) !== (opts?.existingThing === true)) throw new Error('thing state');
     this.things.add(deviceId);
     const certificateId = `cert${++this.n}`;
     this.certs.set(certificateId, { deviceId, active: true });

@@ -75,24 +75,31 @@ export class IotIdentityProvider implements IdentityProvider {
   /** Create the thing, issue a certificate, attach policies and thing; undo everything on failure. */
   async issue(
     deviceId: string,
-    opts: { csrPem?: string; attributes?: Record<string, string> } = {},
+    opts: { csrPem?: string; attributes?: Record<string, string>; existingThing?: boolean } = {},
   ): Promise<IssuedIdentity> {
     if (!THING_NAME_PATTERN.test(deviceId)) {
       throw new IdentityError('INVALID_DEVICE_ID', `"${deviceId}" is not a valid thing name`);
     }
-    if (await this.thingExists(deviceId)) {
+    const exists = await this.thingExists(deviceId);
+    if (exists && !opts.existingThing) {
       throw new IdentityError('THING_EXISTS', `thing "${deviceId}" already exists`);
+    }
+    if (!exists && opts.existingThing) {
+      throw new IdentityError('ISSUE_FAILED', `thing "${deviceId}" does not exist`);
     }
     const undo: (() => Promise<unknown>)[] = [];
     try {
-      await this.iot.send(
-        new CreateThingCommand({
-          thingName: deviceId,
-          thingTypeName: this.opts.thingTypeName,
-          attributePayload: { attributes: { ...(opts.attributes ?? {}) } },
-        }),
-      );
-      undo.push(() => this.iot.send(new DeleteThingCommand({ thingName: deviceId })));
+      // Rotation (existingThing) only adds a certificate: the thing is neither created nor ever undone.
+      if (!opts.existingThing) {
+        await this.iot.send(
+          new CreateThingCommand({
+            thingName: deviceId,
+            thingTypeName: this.opts.thingTypeName,
+            attributePayload: { attributes: { ...(opts.attributes ?? {}) } },
+          }),
+        );
+        undo.push(() => this.iot.send(new DeleteThingCommand({ thingName: deviceId })));
+      }
 
       let cert: {
         certificateArn?: string;

@@ -57,11 +57,17 @@ export function deviceRoutes(svc: RouteServices): Route[] {
     };
   }
 
-  async function issue(deviceId: string, tenant: string, csr: string | undefined): Promise<IssuedIdentity> {
+  async function issue(
+    deviceId: string,
+    tenant: string,
+    csr: string | undefined,
+    existingThing = false,
+  ): Promise<IssuedIdentity> {
     try {
       return await deps.identity.issue(deviceId, {
         ...(csr !== undefined ? { csrPem: csr } : {}),
         attributes: { tenant },
+        ...(existingThing ? { existingThing } : {}),
       });
     } catch (err) {
       if (csr !== undefined) {
@@ -237,7 +243,7 @@ export function deviceRoutes(svc: RouteServices): Route[] {
       },
       async handle({ principal, params, body }) {
         const d = await loadDevice(svc, principal.tenant, params.id);
-        const issued = await issue(d.deviceId, principal.tenant, body.csr);
+        const issued = await issue(d.deviceId, principal.tenant, body.csr, true);
         const token = body.rotateToken ? generateToken() : undefined;
         const next: DeviceRecord = {
           ...d,
