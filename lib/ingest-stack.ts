@@ -44,7 +44,7 @@ export class IngestStack extends Stack {
     const s = props.stateful;
     this.addStackDependency(s);
     this.ingest = new IngestFunction(this, 'IngestFunction', {
-      storage: 'timestream',
+      storage: s.storage,
       timestream: s.timestream,
       registry: s.registry,
       filesBucket: s.filesBucket,

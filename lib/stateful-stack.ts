@@ -48,6 +48,8 @@ export interface StatefulStackProps extends StackProps {
 
 /** Tables, buckets, queues, the event bus, the Timestream store and the IoT fleet identity. */
 export class StatefulStack extends Stack {
+  /** The telemetry storage backend deployed. */
+  readonly storage: StorageKind;
   /** Telemetry store (Timestream). */
   readonly timestream: TimestreamStore;
   /** Device registry. */
@@ -69,6 +71,7 @@ export class StatefulStack extends Stack {
     super(scope, id, props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const storage = props.storage ?? 'timestream';
+    this.storage = storage;
 
     this.accessLogsBucket = new AccessLogsBucket(this, 'AccessLogs', {
       retention: props.accessLogRetention,

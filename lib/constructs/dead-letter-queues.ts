@@ -8,6 +8,7 @@
  *   that still failed after Lambda's retries, or expired in its queue).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -19,6 +20,12 @@ export interface DeadLetterQueuesProps {
   readonly namePrefix?: string;
   /** What happens to the queues when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Create a CloudWatch alarm per queue that fires while it holds any message, so a dead letter is
+   * noticed long before its retention runs out. Add alarm actions (e.g. an SNS topic) to `alarms`.
+   * @default true
+   */
+  readonly alarms?: boolean;
 }
 
 /** The ingest dead-letter queue and the Lambda on-failure queue. */
@@ -27,6 +34,8 @@ export class DeadLetterQueues extends Construct {
   readonly ingest: Queue;
   /** Asynchronous invocation failures of the ingest Lambda. */
   readonly lambdaFailures: Queue;
+  /** "Queue not empty" alarms, one per queue (empty when `alarms` is false). */
+  readonly alarms: readonly Alarm[];
 
   constructor(scope: Construct, id: string, props: DeadLetterQueuesProps = {}) {
     super(scope, id);
@@ -50,6 +59,28 @@ export class DeadLetterQueues extends Construct {
       ...common,
       queueName: props.namePrefix ? `${props.namePrefix}-ingest-failures` : undefined,
     });
+    const alarms: Alarm[] = [];
+    if (props.alarms ?? true) {
+      for (const [id, queue] of [
+        ['IngestNotEmpty', this.ingest],
+        ['LambdaFailuresNotEmpty', this.lambdaFailures],
+      ] as const) {
+        alarms.push(
+          new Alarm(this, id, {
+            alarmDescription: `Dead letters are waiting in ${queue.node.id}: inspect, fix the cause, then \`fleetwire replay\``,
+            metric: queue.metricApproximateNumberOfMessagesVisible({
+              period: Duration.minutes(5),
+              statistic: 'Maximum',
+            }),
+            threshold: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
+        );
+      }
+    }
+    this.alarms = alarms;
   }
 
   /** Both queues. */

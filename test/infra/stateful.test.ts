@@ -185,6 +185,21 @@ describe('dead-letter queues', () => {
         SqsManagedSseEnabled: true,
       });
     }
+    // An alarm per queue fires while it holds any message.
+    const alarms = Object.values(dev.statefulTemplate.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => (a as { Properties: Record<string, unknown> }).Properties,
+    );
+    expect(alarms).toHaveLength(2);
+    for (const a of alarms) {
+      expect(a).toMatchObject({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Namespace: 'AWS/SQS',
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
     const policies = Object.values(dev.statefulTemplate.findResources('AWS::SQS::QueuePolicy'));
     expect(policies).toHaveLength(2);
     for (const p of policies) {
