@@ -251,7 +251,7 @@ export class AlertService {
       const out: Transition[] = [];
       const evaluated = evolve(base, out);
       if (evaluated === base) return cur;
-      const { state } = applyTransitions(cur, evaluated, out, {
+      const { state, added } = applyTransitions(cur, evaluated, out, {
         rule,
         tenant,
         deviceId,
@@ -259,8 +259,9 @@ export class AlertService {
         alertIdFor: alertIdFor(tenant, rule.id, deviceId),
       });
       if (await this.deps.states.put(state, cur?.version ?? 0)) {
-        if (state.outbox && state.outbox.length > 0) return this.flush(state, rule);
-        return state;
+        // Deliver only what this write added: entries another writer left are theirs (or the sweep's)
+        // to deliver, so the normal path delivers every event exactly once.
+        return added.length > 0 ? this.flush(state, rule, added) : state;
       }
       cur = await this.deps.states.get(tenant, rule.id, deviceId);
     }
@@ -271,11 +272,16 @@ export class AlertService {
   }
 
   /**
-   * Deliver a state's outbox, then remove what was delivered (conditionally; entries added meanwhile
-   * by another writer stay). A failed delivery leaves the outbox for the sweep.
+   * Deliver a state's outbox (or only the given entries of it), then remove what was delivered
+   * (conditionally; entries added meanwhile by another writer stay). A failed delivery leaves the
+   * outbox for the sweep.
    */
-  private async flush(state: AlertStateRecord, rule: AlertRule | undefined): Promise<AlertStateRecord> {
-    const entries = state.outbox ?? [];
+  private async flush(
+    state: AlertStateRecord,
+    rule: AlertRule | undefined,
+    only?: readonly OutboxEntry[],
+  ): Promise<AlertStateRecord> {
+    const entries = only ?? state.outbox ?? [];
     try {
       await this.deliver(state.tenant, entries);
     } catch (e) {

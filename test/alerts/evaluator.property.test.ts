@@ -120,7 +120,9 @@ describe('alert state machine — properties', () => {
       fc.property(stream, thresholds, forMs, (xs, th, f) => {
         const sorted = sortByTime(xs);
         const cond: Condition = { op: 'above', threshold: th.threshold, clearThreshold: th.clearAt };
-        expect(asRef(run(cond, f, sorted).transitions)).toEqual(reference(sorted, th.threshold, th.clearAt, f));
+        expect(asRef(run(cond, f, sorted).transitions)).toEqual(
+          reference(sorted, th.threshold, th.clearAt, f),
+        );
       }),
       { numRuns: 400 },
     );
@@ -128,21 +130,16 @@ describe('alert state machine — properties', () => {
 
   it('on any arrival order equals the reference on the accepted (not late) points, sorted', () => {
     fc.assert(
-      fc.property(
-        stream,
-        fc.array(fc.nat(), { maxLength: 10 }),
-        thresholds,
-        forMs,
-        (xs, dupPicks, th, f) => {
-          const arrival = withDuplicates(xs, dupPicks);
-          const cond: Condition = { op: 'above', threshold: th.threshold, clearThreshold: th.clearAt };
-          const got = run(cond, f, arrival).transitions;
-          const want = reference(sortByTime(accepted(arrival)), th.threshold, th.clearAt, f);
-          expect(asRef(got)).toEqual(want);
-          // Transitions never go back in time.
-          for (let i = 1; i < got.length; i++) expect(got[i]?.time).toBeGreaterThanOrEqual(got[i - 1]?.time ?? 0);
-        },
-      ),
+      fc.property(stream, fc.array(fc.nat(), { maxLength: 10 }), thresholds, forMs, (xs, dupPicks, th, f) => {
+        const arrival = withDuplicates(xs, dupPicks);
+        const cond: Condition = { op: 'above', threshold: th.threshold, clearThreshold: th.clearAt };
+        const got = run(cond, f, arrival).transitions;
+        const want = reference(sortByTime(accepted(arrival)), th.threshold, th.clearAt, f);
+        expect(asRef(got)).toEqual(want);
+        // Transitions never go back in time.
+        for (let i = 1; i < got.length; i++)
+          expect(got[i]?.time).toBeGreaterThanOrEqual(got[i - 1]?.time ?? 0);
+      }),
       { numRuns: 400 },
     );
   });
@@ -152,7 +149,11 @@ describe('alert state machine — properties', () => {
       fc.property(stream, fc.array(fc.nat(), { maxLength: 15 }), thresholds, forMs, (xs, picks, th, f) => {
         // Distinct times: a duplicate is then either late (ignored) or the newest point again (a no-op).
         const seen = new Set<number>();
-        const unique = xs.filter((s) => (seen.has(s.t) ? false : (seen.add(s.t), true)));
+        const unique = xs.filter((s) => {
+          if (seen.has(s.t)) return false;
+          seen.add(s.t);
+          return true;
+        });
         const cond: Condition = { op: 'above', threshold: th.threshold, clearThreshold: th.clearAt };
         const once = run(cond, f, unique);
         const twice = run(cond, f, withDuplicates(unique, picks));
@@ -253,7 +254,11 @@ describe('alert state machine — properties', () => {
         const sorted = sortByTime(xs);
         // below(10 - th) on 10 - v is above(th) on v.
         const mirrored = sorted.map((s) => ({ t: s.t, v: 10 - s.v }));
-        const below = run({ op: 'below', threshold: 10 - th.threshold, clearThreshold: 10 - th.clearAt }, f, mirrored);
+        const below = run(
+          { op: 'below', threshold: 10 - th.threshold, clearThreshold: 10 - th.clearAt },
+          f,
+          mirrored,
+        );
         expect(asRef(below.transitions)).toEqual(reference(sorted, th.threshold, th.clearAt, f));
         // outside(-100, th) never triggers low, so it is above(th).
         const outside = run({ op: 'outside', min: -100, max: th.threshold, clearMax: th.clearAt }, f, sorted);

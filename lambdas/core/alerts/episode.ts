@@ -126,9 +126,15 @@ export function renotifyDue(st: AlertStateRecord, rule: AlertRule): number | und
   return st.notifiedAt + rule.renotifyMs;
 }
 
-/** The earliest scheduled work of a state: undelivered outbox now, else the re-notification. */
+/**
+ * How long the writer of an outbox entry has to deliver it before the sweep may deliver it too (a
+ * grace period, so the normal path does not race the sweep into duplicate deliveries).
+ */
+export const OUTBOX_GRACE_MS = 30_000;
+
+/** The earliest scheduled work of a state: undelivered outbox after the grace period, else the re-notification. */
 export function dueAtOf(st: AlertStateRecord, rule: AlertRule | undefined, now: number): number | undefined {
-  if (st.outbox && st.outbox.length > 0) return now;
+  if (st.outbox && st.outbox.length > 0) return now + OUTBOX_GRACE_MS;
   return rule ? renotifyDue(st, rule) : undefined;
 }
 
