@@ -74,6 +74,8 @@ export interface LocalBrokerDeps {
   events: EventSink;
   /** Receives every authorized publish (the rule router); must not block. */
   onPublish: (msg: PublishedMessage) => void;
+  /** A device finished connecting (held commands are sent then); must not block. */
+  onConnected?: (tenant: string, deviceId: string) => void;
   log: LocalLogger;
   topicConfig?: Partial<TopicConfig>;
   /** Clock, epoch ms. @default Date.now */
@@ -294,6 +296,7 @@ export async function startBroker(deps: LocalBrokerDeps, opts: LocalBrokerOption
     const version = bridgeOf(client)?.protocolLevel === 5 ? '5' : '3.1.1';
     log.info('mqtt', `${s.deviceId} connected (MQTT ${version}, tenant ${s.tenant})`);
     deps.registry.setConnected?.(s.deviceId, true);
+    deps.onConnected?.(s.tenant, s.deviceId);
     emit({
       type: 'device.connected',
       code: 'CONNECTED',
