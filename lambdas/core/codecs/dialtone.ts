@@ -54,7 +54,7 @@ export function decodeDialtoneValue(value: unknown, ctx: DecodeContext, limits: 
   if (devData === undefined && chans === undefined) {
     throw new DecodeError('SCHEMA_VIOLATION', 'DialTone message carries neither dev.dev_data nor dev.chans');
   }
-  const device = resolveDevice(ctx, claimed, limits, 'DialTone');
+  const device = resolveDevice(ctx, claimed, limits, 'DialTone message');
   const warnings = new WarningList();
   const sink = new FieldSink(limits, warnings, 0);
 

@@ -55,7 +55,7 @@ export function decodeEmsValue(value: unknown, ctx: DecodeContext, limits: Decod
         sink.putMember('', key, v, 1);
     }
   }
-  const device = resolveDevice(ctx, claimed, limits, 'EMS');
+  const device = resolveDevice(ctx, claimed, limits, 'EMS payload');
   const result: DecodeResult = { format: 'ems', points: [], frames: [], warnings: warnings.items };
   if (claimed !== undefined) result.claimedDevice = claimed;
   if (token !== undefined) result.token = token;

@@ -225,10 +225,7 @@ export function resolveDevice(
 ): string {
   if (ctx.device !== undefined && ctx.device !== '') return checkName(ctx.device, limits, 'device');
   if (claimed !== undefined) return claimed;
-  throw new DecodeError(
-    'MISSING_CONTEXT',
-    `${format} payload names no device and no device identity was supplied`,
-  );
+  throw new DecodeError('MISSING_CONTEXT', `${format} names no device; a device identity is required`);
 }
 
 /** The context receive time, validated; missing → MISSING_CONTEXT (the core never reads the clock). */
