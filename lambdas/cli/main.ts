@@ -11,9 +11,29 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'decode one payload into points or frames',
     load: async () => (await import('./commands/decode.js')).run,
   },
+  'decode-frames': {
+    summary: 'decode CAN frames (JSON lines) with a DBC file',
+    load: async () => (await import('./commands/decode-frames.js')).run,
+  },
+  'dbc-lint': {
+    summary: 'report the contents and problems of a DBC file',
+    load: async () => (await import('./commands/dbc-lint.js')).run,
+  },
+  conformance: {
+    summary: 'run the DBC conformance vectors',
+    load: async () => (await import('./commands/conformance.js')).run,
+  },
   replay: {
     summary: 're-ingest dead-lettered messages; delete the ones that now succeed',
     load: async () => (await import('./commands/replay.js')).run,
+  },
+  local: {
+    summary: 'run the whole stack on this machine (MQTT/TLS broker, handlers, SQLite, API)',
+    load: async () => (await import('./commands/local.js')).run,
+  },
+  'register-device': {
+    summary: 'provision a device in AWS: thing, certificate, policies, registry entry, token',
+    load: async () => (await import('./commands/register-device.js')).run,
   },
 };
 
