@@ -11,6 +11,7 @@ import { DeviceExistsError } from '../../lambdas/adapters/aws/dynamodb-device-re
 import { encodeDialtone } from '../../lambdas/core/codecs/dialtone.js';
 import { encodeEms } from '../../lambdas/core/codecs/ems.js';
 import { encodeExosense } from '../../lambdas/core/codecs/exosense.js';
+import { encodeFlexconnectBinary } from '../../lambdas/core/codecs/flexconnect-binary.js';
 import { encodeFlexconnectJson } from '../../lambdas/core/codecs/flexconnect-json.js';
 import { encodeProtobuf } from '../../lambdas/core/codecs/protobuf.js';
 import { EVENT_NUMBERS } from '../../lambdas/services/ingest-codes.js';
@@ -219,6 +220,59 @@ describe('ingest handler on moto', () => {
       expect(await deadLetters(res)).toEqual([]);
     });
   }
+
+  it('stores a flexconnect-binary message decoded with the device DBC from S3 (and reports unknown ids)', async () => {
+    const dbc = [
+      'VERSION ""',
+      'NS_ :',
+      'BS_:',
+      'BU_: ECU',
+      'BO_ 256 Engine: 8 ECU',
+      ' SG_ Speed : 0|16@1+ (0.1,0) [0|6553.5] "km/h" Vector__XXX',
+      ' SG_ Rpm : 16|16@1+ (1,0) [0|65535] "rpm" Vector__XXX',
+      '',
+    ].join('\n');
+    await res.files.put('dbc/t1/engine', Buffer.from(dbc), 'text/plain');
+    await res.registry.put({ ...(await res.registry.get('t1', 'dev-1'))!, dbcKey: 'dbc/t1/engine' });
+    const payload = encodeFlexconnectBinary({
+      token: TOKEN,
+      points: [
+        {
+          timestamp: T,
+          readings: [
+            { id: 256, data: Uint8Array.of(0x10, 0x27, 0xb8, 0x0b, 0, 0, 0, 0) },
+            { id: 0x300, data: Uint8Array.of(1, 2) },
+          ],
+        },
+      ],
+    });
+    const before = (await timestreamRecords(moto)).length;
+    const out = await handler(ruleEvent(payload, topic('flexconnect-binary'), 'dev-1', RECEIVED), context);
+    expect(out).toMatchObject({ status: 'stored', stored: 1, warnings: 1, code: 'DECODE_WARNINGS' });
+    expect((await timestreamRecords(moto)).slice(before)).toEqual([
+      {
+        Dimensions: [
+          { Name: 'device', Value: 'dev-1' },
+          { Name: 'tag.bus', Value: '0' },
+        ],
+        MeasureName: 'telemetry',
+        Time: String(T),
+        MeasureValues: [
+          { Name: 'Engine.Rpm', Value: '3000', Type: 'DOUBLE' },
+          { Name: 'Engine.Speed', Value: '1000', Type: 'DOUBLE' },
+        ],
+      },
+    ]);
+    const events = await systemEvents(res);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'ingest.warnings',
+      code: 'DECODE_WARNINGS',
+      number: EVENT_NUMBERS.DECODE_WARNINGS,
+      detail: { warnings: { DBC_UNKNOWN_ID: 1 } },
+    });
+    expect(await deadLetters(res)).toEqual([]);
+  });
 
   it('dead-letters a wrong token to SQS and publishes a numbered event to EventBridge', async () => {
     const payload = encodeFlexconnectJson({ token: 'not-the-token', points: [{ timestamp: T, fields: [] }] });
