@@ -233,6 +233,11 @@ function toApiError(err: unknown, logger: ApiLogger, requestId: string | undefin
     if (err.code === 'INVALID_CSR') return new ApiError('CSR_INVALID', err.message);
     return new ApiError('VALIDATION_FAILED', err.message, { code: err.code, ...err.details });
   }
+  // Adapters' own argument errors (a store refusing a forged cursor) are the caller's fault, not ours.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'INVALID_CURSOR') return new ApiError('INVALID_CURSOR', 'cursor is not valid for this list');
+  if (code === 'INVALID_ARGUMENT')
+    return new ApiError('VALIDATION_FAILED', 'the request was refused by the store');
   logger.error('unhandled API error', {
     requestId,
     error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
