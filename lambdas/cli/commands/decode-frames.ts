@@ -13,7 +13,7 @@ const USAGE =
   'usage: fleetwire decode-frames --dbc FILE [--choices] [--j1939] [--encoding utf-8|cp1252] [--input FILE] < frames.jsonl';
 
 /** Write a chunk to stdout, waiting for the pipe to drain when it is full. */
-function writeOut(chunk: string): Promise<void> {
+function writeOut(chunk: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     const ok = process.stdout.write(chunk, (err) => {
       if (err) reject(err);
@@ -47,8 +47,12 @@ export async function run(argv: string[]): Promise<number> {
     ...(encoding !== undefined ? { encoding } : {}),
   });
   const text = readInput(values.input).toString('utf8');
-  const chunks: string[] = [];
-  decodeFrameLines(dbc, text, { choices: values.choices === true }, (c) => chunks.push(c), 1 << 20);
-  for (const c of chunks) await writeOut(c);
+  // Chunks are handed to stdout as they are produced (as bytes, outside the JS heap); the final write
+  // waits for the pipe to drain.
+  let last: Promise<void> = Promise.resolve();
+  decodeFrameLines(dbc, text, { choices: values.choices === true }, (c) => {
+    last = writeOut(Buffer.from(c, 'utf8'));
+  });
+  await last;
   return 0;
 }

@@ -4,9 +4,11 @@
  *
  * Pure: no AWS, no clock, no environment.
  */
-export { type CacheOptions, clearDbcCache, loadCompiledDbc } from './cache.js';
+export { type CacheOptions, clearDbcCache, dbcCacheSize, dbcContentHash, loadCompiledDbc } from './cache.js';
 export { compileDbc } from './compile.js';
-export { encodeMessage } from './encode.js';
+export { type EncodeOptions, encodeMessage } from './encode.js';
+export { decodeFrameLines, formatResult, formatValue, parseFrameLine } from './jsonl.js';
+export { formatLintReport, type LintProblem, type LintReport, lintDbc } from './lint.js';
 export type * from './model.js';
 export { parseDbc } from './parse.js';
 export { type FramesToPointsOptions, framesToPoints } from './points.js';
