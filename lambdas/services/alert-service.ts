@@ -69,7 +69,7 @@ import type { EventSink, SystemEvent } from '../ports/event-sink.js';
 
 /** The minimal logger the service needs (Powertools Logger fits). */
 export interface AlertLogger {
-  warn(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
 }
 
 /** Tunables, each with a default that suits production. */
