@@ -5,7 +5,7 @@
  * side) with mqtt-packet:
  *
  * - device → broker: CONNECT (clean = cleanStart or session expiry 0), PUBLISH (properties dropped; a topic
- *   alias is a protocol error since none is granted), SUBSCRIBE (QoS kept; no-local / retain-as-published /
+ *   alias is a protocol error since none is granted), SUBSCRIBE (QoS 2 lowered to 1; no-local / retain-as-published /
  *   retain-handling options and subscription identifiers are not supported and dropped), UNSUBSCRIBE,
  *   PUBACK/PUBREC/PUBREL/PUBCOMP, PINGREQ, DISCONNECT (reason 0x04 keeps the will, as MQTT 5 says), AUTH
  *   (refused: no enhanced authentication);
@@ -20,7 +20,7 @@
 import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { generate, type Packet, parser } from 'mqtt-packet';
-import { connectProtocolLevel, type FrameError, FrameReader } from './frames.js';
+import { clampSubscribeQos, connectProtocolLevel, FrameError, FrameReader } from './frames.js';
 
 /** The client certificate the TLS layer verified. */
 export interface PeerIdentity {
@@ -117,25 +117,23 @@ export class MqttBridge extends Duplex {
   }
 
   private onDeviceBytes(chunk: Buffer): void {
-    let frames: Buffer[];
+    // Nothing a device sends may throw out of a socket listener (that would take the whole stack down).
     try {
-      frames = this.frames.push(chunk);
+      for (const frame of this.frames.push(chunk)) {
+        if (this.mode === 'detect') {
+          this.protocolLevel = connectProtocolLevel(frame);
+          this.mode = this.protocolLevel === 5 ? 'v5' : 'v4';
+        }
+        if (this.mode === 'v4') {
+          clampSubscribeQos(frame);
+          if (!this.push(frame)) this.socket.pause();
+        } else {
+          this.fromDevice.parse(frame);
+        }
+        if (this.destroyed) return;
+      }
     } catch (e) {
-      const fe = e as FrameError;
-      this.fail(fe, fe.reasonCode);
-      return;
-    }
-    for (const frame of frames) {
-      if (this.mode === 'detect') {
-        this.protocolLevel = connectProtocolLevel(frame);
-        this.mode = this.protocolLevel === 5 ? 'v5' : 'v4';
-      }
-      if (this.mode === 'v4') {
-        if (!this.push(frame)) this.socket.pause();
-      } else {
-        this.fromDevice.parse(frame);
-      }
-      if (this.destroyed) return;
+      this.fail(e as Error, e instanceof FrameError ? e.reasonCode : REASON.malformed);
     }
   }
 
@@ -201,7 +199,7 @@ export class MqttBridge extends Duplex {
         this.toBroker({
           cmd: 'subscribe',
           messageId: p.messageId,
-          subscriptions: p.subscriptions.map((s) => ({ topic: s.topic, qos: s.qos })),
+          subscriptions: p.subscriptions.map((s) => ({ topic: s.topic, qos: s.qos === 2 ? 1 : s.qos })),
         });
         return;
       case 'unsubscribe':
@@ -291,7 +289,12 @@ export class MqttBridge extends Duplex {
       else this.socket.once('drain', () => cb());
       return;
     }
-    this.fromBroker.parse(chunk);
+    try {
+      this.fromBroker.parse(chunk);
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
     const out = this.outbound;
     this.outbound = [];
     if (out.length === 0) {

@@ -79,3 +79,23 @@ export function connectProtocolLevel(frame: Buffer): number | undefined {
   const levelAt = i + 2 + nameLength;
   return levelAt < frame.length ? frame[levelAt] : undefined;
 }
+
+/**
+ * Lower every QoS 2 request of a SUBSCRIBE frame to QoS 1, in place (IoT Core supports QoS 0 and 1 and
+ * grants 1 for 2; aedes reports the requested QoS in its SUBACK, so the request itself is adjusted).
+ * Frames that are not SUBSCRIBE, or are malformed, are left for the broker to judge.
+ */
+export function clampSubscribeQos(frame: Buffer): void {
+  if ((frame[0] as number) >> 4 !== 8) return;
+  let i = 1;
+  while (i < frame.length && ((frame[i] as number) & 0x80) !== 0) i++;
+  i += 1 + 2; // last length byte, packet identifier
+  while (i + 2 <= frame.length) {
+    const len = frame.readUInt16BE(i);
+    const opt = i + 2 + len;
+    if (opt >= frame.length) return;
+    const options = frame[opt] as number;
+    if ((options & 0x03) === 2) frame[opt] = (options & ~0x03) | 1;
+    i = opt + 1;
+  }
+}
