@@ -3,26 +3,27 @@
  * zod: a missing or malformed variable fails the init phase with a message naming it, instead of
  * surfacing as a confusing SDK error on the first message. Names: `INGEST_ENV` (deployment contract).
  */
-import { z } from 'zod';
+// zod/mini: the same validation as `zod`, tree-shakable (a few KB instead of ~450 KB in the bundle).
+import * as z from 'zod/mini';
 import { FILE_PREFIXES, INGEST_ENV, REGISTRY_KEYS, STORAGE_KINDS } from '../core/deployment-contract.js';
 
-const nonEmpty = z.string().trim().min(1);
+const nonEmpty = () => z.string().check(z.trim(), z.minLength(1, { error: 'must not be empty' }));
 
 const schema = z.object({
-  [INGEST_ENV.STORAGE]: z.enum(STORAGE_KINDS).default('timestream'),
-  [INGEST_ENV.TELEMETRY_DATABASE]: nonEmpty,
-  [INGEST_ENV.TELEMETRY_TABLE]: nonEmpty,
-  [INGEST_ENV.REGISTRY_TABLE]: nonEmpty,
-  [INGEST_ENV.REGISTRY_DEVICE_INDEX]: nonEmpty.default(REGISTRY_KEYS.deviceIndex),
-  [INGEST_ENV.FILES_BUCKET]: nonEmpty,
-  [INGEST_ENV.DBC_PREFIX]: z
-    .string()
-    .regex(/^(?:[^/]+\/)+$/, 'must be a key prefix ending in "/"')
-    .default(FILE_PREFIXES.dbc),
+  [INGEST_ENV.STORAGE]: z._default(z.enum(STORAGE_KINDS), 'timestream'),
+  [INGEST_ENV.TELEMETRY_DATABASE]: nonEmpty(),
+  [INGEST_ENV.TELEMETRY_TABLE]: nonEmpty(),
+  [INGEST_ENV.REGISTRY_TABLE]: nonEmpty(),
+  [INGEST_ENV.REGISTRY_DEVICE_INDEX]: z._default(nonEmpty(), REGISTRY_KEYS.deviceIndex),
+  [INGEST_ENV.FILES_BUCKET]: nonEmpty(),
+  [INGEST_ENV.DBC_PREFIX]: z._default(
+    z.string().check(z.regex(/^(?:[^/]+\/)+$/, { error: 'must be a key prefix ending in "/"' })),
+    FILE_PREFIXES.dbc,
+  ),
   [INGEST_ENV.DEAD_LETTER_QUEUE_URL]: z.url({ protocol: /^https?$/ }),
-  [INGEST_ENV.EVENT_BUS_NAME]: nonEmpty,
+  [INGEST_ENV.EVENT_BUS_NAME]: nonEmpty(),
   /** Whether the Timestream table accepts magnetic-store writes (the CDK stack enables them). */
-  TELEMETRY_MAGNETIC_WRITES: z.enum(['true', 'false']).default('true'),
+  TELEMETRY_MAGNETIC_WRITES: z._default(z.enum(['true', 'false']), 'true'),
 });
 
 /** The validated ingest configuration. */

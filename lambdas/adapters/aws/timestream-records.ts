@@ -63,8 +63,6 @@ export interface RecordPlan {
   readonly empty: number[];
 }
 
-const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
-
 /** `CommonAttributes` of every WriteRecords request of one tenant. */
 export function commonAttributes(tenant: string, opts: RecordOptions = DEFAULT_RECORD_OPTIONS): _Record {
   return {
@@ -76,11 +74,46 @@ export function commonAttributes(tenant: string, opts: RecordOptions = DEFAULT_R
 }
 
 interface Group {
-  device: string;
   time: number;
-  dimensions: Dimension[];
-  fields: Map<string, FieldValue>;
+  device: string;
+  tagKeys: string[];
+  tags: Record<string, string>;
+  fixed: number;
+  /** Column name → measure value; later points of the group overwrite earlier ones. */
+  fields: Map<string, MeasureValue>;
+  /** Sum of name + value bytes of every value staged (an upper bound once values are overwritten). */
+  bytes: number;
   points: number[];
+}
+
+/** UTF-8 length, with a fast path for ASCII (most names and every number). */
+function utf8(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
+/** Per-call caches: a message repeats the same few field and tag names thousands of times. */
+class Names {
+  private readonly columns = new Map<string, { column: string; bytes: number }>();
+  private readonly tags = new Map<string, { name: string; bytes: number }>();
+  column(field: string): { column: string; bytes: number } {
+    let c = this.columns.get(field);
+    if (!c) {
+      const column = fieldColumnName(field);
+      c = { column, bytes: utf8(column) };
+      this.columns.set(field, c);
+    }
+    return c;
+  }
+  tag(key: string): { name: string; bytes: number } {
+    let t = this.tags.get(key);
+    if (!t) {
+      const name = tagDimensionName(key);
+      t = { name, bytes: utf8(name) };
+      this.tags.set(key, t);
+    }
+    return t;
+  }
 }
 
 function measureValue(column: string, v: FieldValue): MeasureValue | undefined {
@@ -95,28 +128,43 @@ function measureValue(column: string, v: FieldValue): MeasureValue | undefined {
   }
 }
 
-/** Dimensions of a point, or the reason it cannot be stored. */
-function pointDimensions(p: Point, opts: RecordOptions): Dimension[] | string {
-  const dims: Dimension[] = [{ Name: TELEMETRY_DIMENSIONS.device, Value: p.device }];
-  const keys = Object.keys(p.tags).sort();
-  if (keys.length > opts.maxTagDimensions) {
-    return `point has ${keys.length} tags; at most ${opts.maxTagDimensions} can be stored as dimensions`;
+const cut = (s: string) => s.slice(0, 40);
+
+/**
+ * The group key of a point, its sorted tag keys and the fixed bytes of each of its records (tenant,
+ * dimensions, time, measure name with room for a `.999` split suffix), or the reason it cannot be stored.
+ * Dimensions themselves are only built once per group.
+ */
+function pointKey(
+  p: Point,
+  names: Names,
+  baseBytes: number,
+  opts: RecordOptions,
+): { key: string; tagKeys: string[]; fixed: number } | string {
+  let fixed = baseBytes + utf8(p.device);
+  let key = `${p.time}\u0000${p.device}`;
+  const tagKeys = Object.keys(p.tags);
+  if (tagKeys.length > opts.maxTagDimensions) {
+    return `point has ${tagKeys.length} tags; at most ${opts.maxTagDimensions} can be stored as dimensions`;
   }
-  for (const k of keys) {
-    const name = tagDimensionName(k);
-    const value = p.tags[k] ?? '';
-    if (utf8(name) > TIMESTREAM_LIMITS.dimensionNameBytes) {
-      return `tag "${k.slice(0, 40)}" is too long for a dimension name (${TIMESTREAM_LIMITS.dimensionNameBytes} bytes)`;
+  if (tagKeys.length > 1) tagKeys.sort();
+  for (const k of tagKeys) {
+    const { bytes } = names.tag(k);
+    const value = p.tags[k] as string;
+    if (bytes > TIMESTREAM_LIMITS.dimensionNameBytes) {
+      return `tag "${cut(k)}" is too long for a dimension name (${TIMESTREAM_LIMITS.dimensionNameBytes} bytes)`;
     }
-    if (value.length === 0) return `tag "${k.slice(0, 40)}" has an empty value`;
-    dims.push({ Name: name, Value: value });
+    if (value.length === 0) return `tag "${cut(k)}" has an empty value`;
+    fixed += bytes + utf8(value);
+    key += `\u0000${k}\u0000${value}`;
   }
-  return dims;
+  return { key, tagKeys, fixed };
 }
 
 /**
  * Plan the records for `points` of one tenant. Points with an unstorable shape (too many tags, a tag or
- * value over a Timestream limit) are returned in `rejected` with `retryable: false`.
+ * value over a Timestream limit) are returned in `rejected` with `retryable: false`; they are checked one
+ * by one before merging, so a bad point never takes a good neighbour down with it.
  */
 export function planRecords(
   tenant: string,
@@ -126,84 +174,93 @@ export function planRecords(
   const rejected: RejectedPoint[] = [];
   const empty: number[] = [];
   const groups = new Map<string, Group>();
-  const tenantBytes = utf8(TELEMETRY_DIMENSIONS.tenant) + utf8(tenant);
+  const names = new Names();
+  const baseBytes =
+    utf8(TELEMETRY_DIMENSIONS.tenant) +
+    utf8(tenant) +
+    utf8(TELEMETRY_DIMENSIONS.device) +
+    8 +
+    utf8(opts.measureName) +
+    4;
+  const staged: MeasureValue[] = [];
+  let stagedBytes = 0;
   for (let i = 0; i < points.length; i++) {
     const p = points[i] as Point;
-    const dims = pointDimensions(p, opts);
-    // Checked per point, before merging, so one bad point never takes a good neighbour down with it.
-    const problem = typeof dims === 'string' ? dims : checkFields(p, dims, tenantBytes, opts);
-    if (typeof dims === 'string' || problem !== undefined) {
+    const k = pointKey(p, names, baseBytes, opts);
+    let problem = typeof k === 'string' ? k : undefined;
+    staged.length = 0;
+    stagedBytes = 0;
+    if (typeof k !== 'string') {
+      for (const field in p.fields) {
+        const { column, bytes: nameBytes } = names.column(field);
+        const mv = measureValue(column, p.fields[field] as FieldValue);
+        if (!mv) continue;
+        const valueBytes = mv.Type === 'VARCHAR' ? utf8(mv.Value as string) : (mv.Value as string).length;
+        if (nameBytes > TIMESTREAM_LIMITS.measureNameBytes) {
+          problem = `field "${cut(field)}" is too long for a measure name (${TIMESTREAM_LIMITS.measureNameBytes} bytes)`;
+        } else if (mv.Type === 'VARCHAR' && valueBytes > TIMESTREAM_LIMITS.varcharBytes) {
+          problem = `field "${cut(field)}" is longer than ${TIMESTREAM_LIMITS.varcharBytes} bytes`;
+        } else if (k.fixed + nameBytes + valueBytes > TIMESTREAM_LIMITS.recordBytes) {
+          problem = `a record for field "${cut(field)}" would exceed ${TIMESTREAM_LIMITS.recordBytes} bytes`;
+        }
+        if (problem) break;
+        staged.push(mv);
+        stagedBytes += nameBytes + valueBytes;
+      }
+    }
+    if (problem !== undefined || typeof k === 'string') {
       rejected.push({ index: i, reason: `RECORD_INVALID: ${problem}`, retryable: false });
       continue;
     }
-    let key = `${p.time}`;
-    for (const d of dims) key += `\u0000${d.Name}\u0000${d.Value}`;
-    let g = groups.get(key);
+    let g = groups.get(k.key);
     if (!g) {
-      g = { device: p.device, time: p.time, dimensions: dims, fields: new Map(), points: [] };
-      groups.set(key, g);
+      g = {
+        time: p.time,
+        device: p.device,
+        tagKeys: k.tagKeys,
+        tags: p.tags,
+        fixed: k.fixed,
+        fields: new Map(),
+        bytes: 0,
+        points: [],
+      };
+      groups.set(k.key, g);
     }
     g.points.push(i);
-    for (const name of Object.keys(p.fields)) g.fields.set(name, p.fields[name] as FieldValue);
+    g.bytes += stagedBytes;
+    for (const mv of staged) g.fields.set(mv.Name as string, mv);
   }
 
   const records: PlannedRecord[] = [];
   for (const g of groups.values()) {
-    const out = buildGroupRecords(g, tenantBytes, opts);
-    if (out.length === 0) {
-      empty.push(...g.points);
-    } else {
-      for (const record of out) records.push({ record, points: g.points });
-    }
+    const out = buildGroupRecords(g, names, opts);
+    if (out.length === 0) empty.push(...g.points);
+    else for (const record of out) records.push({ record, points: g.points });
   }
   rejected.sort((a, b) => a.index - b.index);
   return { records, rejected, empty };
 }
 
-/** Fixed bytes of every record of a point: dimensions, time, measure name with room for `.999`. */
-function fixedBytes(dims: readonly Dimension[], tenantBytes: number, opts: RecordOptions): number {
-  let n = tenantBytes + 8 + utf8(opts.measureName) + 4;
-  for (const d of dims) n += utf8(d.Name as string) + utf8(d.Value as string);
-  return n;
-}
-
-/** Why a point's fields cannot be stored, or undefined. */
-function checkFields(
-  p: Point,
-  dims: readonly Dimension[],
-  tenantBytes: number,
-  opts: RecordOptions,
-): string | undefined {
-  const fixed = fixedBytes(dims, tenantBytes, opts);
-  for (const name of Object.keys(p.fields)) {
-    const mv = measureValue(fieldColumnName(name), p.fields[name] as FieldValue);
-    if (!mv) continue;
-    const nameBytes = utf8(mv.Name as string);
-    const valueBytes = utf8(mv.Value as string);
-    if (nameBytes > TIMESTREAM_LIMITS.measureNameBytes) {
-      return `field "${name.slice(0, 40)}" is too long for a measure name (${TIMESTREAM_LIMITS.measureNameBytes} bytes)`;
-    }
-    if (mv.Type === 'VARCHAR' && valueBytes > TIMESTREAM_LIMITS.varcharBytes) {
-      return `field "${name.slice(0, 40)}" is longer than ${TIMESTREAM_LIMITS.varcharBytes} bytes`;
-    }
-    if (fixed + nameBytes + valueBytes > TIMESTREAM_LIMITS.recordBytes) {
-      return `a record for field "${name.slice(0, 40)}" would exceed ${TIMESTREAM_LIMITS.recordBytes} bytes`;
-    }
-  }
-  return undefined;
-}
+const byName = (a: MeasureValue, b: MeasureValue): number => {
+  const x = a.Name as string;
+  const y = b.Name as string;
+  return x < y ? -1 : x > y ? 1 : 0;
+};
 
 /** Split one group's fields into records within the measure-count and byte limits (fields pre-checked). */
-function buildGroupRecords(g: Group, tenantBytes: number, opts: RecordOptions): _Record[] {
-  const values: MeasureValue[] = [];
-  for (const [name, v] of g.fields) {
-    const mv = measureValue(fieldColumnName(name), v);
-    if (mv) values.push(mv);
+function buildGroupRecords(g: Group, names: Names, opts: RecordOptions): _Record[] {
+  if (g.fields.size === 0) return [];
+  const dimensions: Dimension[] = [{ Name: TELEMETRY_DIMENSIONS.device, Value: g.device }];
+  for (const k of g.tagKeys) dimensions.push({ Name: names.tag(k).name, Value: g.tags[k] as string });
+  const values = [...g.fields.values()].sort(byName);
+  const time = String(g.time);
+  // Common case: everything fits one record.
+  if (
+    values.length <= TIMESTREAM_LIMITS.measuresPerRecord &&
+    g.fixed + g.bytes <= TIMESTREAM_LIMITS.recordBytes
+  ) {
+    return [{ Dimensions: dimensions, MeasureName: opts.measureName, MeasureValues: values, Time: time }];
   }
-  if (values.length === 0) return [];
-  values.sort((a, b) => ((a.Name as string) < (b.Name as string) ? -1 : 1));
-
-  const fixed = fixedBytes(g.dimensions, tenantBytes, opts);
   const chunks: MeasureValue[][] = [];
   let chunk: MeasureValue[] = [];
   let size = 0;
@@ -211,7 +268,7 @@ function buildGroupRecords(g: Group, tenantBytes: number, opts: RecordOptions): 
     const bytes = utf8(mv.Name as string) + utf8(mv.Value as string);
     if (
       chunk.length === TIMESTREAM_LIMITS.measuresPerRecord ||
-      (chunk.length > 0 && fixed + size + bytes > TIMESTREAM_LIMITS.recordBytes)
+      (chunk.length > 0 && g.fixed + size + bytes > TIMESTREAM_LIMITS.recordBytes)
     ) {
       chunks.push(chunk);
       chunk = [];
@@ -221,9 +278,8 @@ function buildGroupRecords(g: Group, tenantBytes: number, opts: RecordOptions): 
     size += bytes;
   }
   chunks.push(chunk);
-  const time = String(g.time);
   return chunks.map((measureValues, i) => ({
-    Dimensions: g.dimensions,
+    Dimensions: dimensions,
     MeasureName: i === 0 ? opts.measureName : `${opts.measureName}.${i}`,
     MeasureValues: measureValues,
     Time: time,

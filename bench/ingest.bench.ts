@@ -1,0 +1,219 @@
+/**
+ * The ingest path:
+ * 1. Service time per 100 KB FlexConnect binary message: identity, registry (in memory), framing, token
+ *    check, DBC decoding (the compiled DBC comes from the resolver's cache, as in a warm Lambda), merging
+ *    and Timestream record building, with the Timestream client stubbed (no network). Baseline in the same
+ *    run: framing alone (`decodePayload`). Target: ≤ 10 ms per message.
+ * 2. The ingest Lambda bundle: esbuild with the CDK's settings (ESM, minified, keepNames) into .tmp/, its
+ *    size, and the cold-start import time of the bundle in a fresh `node` process (median of 5; a fresh
+ *    process pays ~20 ms for the ESM loader itself, included). Targets: bundle ≤ 1 MB, import ≤ 150 ms.
+ *    Two variants: the AWS SDK bundled (minified ESM, tree-shaken: the recommended deployment) and the
+ *    SDK external (loaded from node_modules as the Lambda runtime would: hundreds of dist-es files).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { DBC_ENGINE } from '../lambdas/adapters/aws/ingest-wiring.js';
+import { TimestreamTelemetryStore } from '../lambdas/adapters/aws/timestream-store.js';
+import {
+  encodeFlexconnectBinary,
+  type FlexconnectBinaryPoint,
+} from '../lambdas/core/codecs/flexconnect-binary.js';
+import { decodePayload } from '../lambdas/core/codecs/index.js';
+import { emptyRecord } from '../lambdas/core/model/point.js';
+import { hashToken } from '../lambdas/core/token.js';
+import type { IngestRuleEvent } from '../lambdas/core/topics.js';
+import type { DeviceRecord, DeviceRegistry } from '../lambdas/ports/device-registry.js';
+import type { FileStore } from '../lambdas/ports/file-store.js';
+import { DbcResolver } from '../lambdas/services/dbc-resolver.js';
+import { IngestService } from '../lambdas/services/ingest-service.js';
+import { type BenchResult, bench, report } from './harness.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const T0 = 1_769_860_801_000;
+const TOKEN = 'bench-token-0123456789abcdefghijklmnopqrstu';
+const MESSAGES = 20;
+
+/** A DBC of 20 messages × 4 signals (8 bytes each), ids 0x100–0x113. */
+function benchDbc(): string {
+  const lines = ['VERSION ""', 'NS_ :', 'BS_:', 'BU_: ECU'];
+  for (let m = 0; m < MESSAGES; m++) {
+    lines.push(`BO_ ${0x100 + m} Msg${m}: 8 ECU`);
+    lines.push(` SG_ A${m} : 0|16@1+ (0.1,0) [0|6553.5] "u" Vector__XXX`);
+    lines.push(` SG_ B${m} : 16|16@1- (1,-100) [-32768|32767] "u" Vector__XXX`);
+    lines.push(` SG_ C${m} : 32|12@1+ (0.25,0) [0|1023] "u" Vector__XXX`);
+    lines.push(` SG_ D${m} : 44|20@1+ (1,0) [0|1048575] "u" Vector__XXX`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Just under 100 KB: points of 75 eight-byte readings cycling over the DBC's messages, 10 ms apart. */
+function benchMessage(): Uint8Array {
+  const points: FlexconnectBinaryPoint[] = [];
+  const pointBytes = 12 + 75 * 13;
+  let size = 4 + TOKEN.length;
+  for (let p = 0; size + pointBytes <= 100 * 1024; p++) {
+    const readings = Array.from({ length: 75 }, (_, r) => {
+      const data = new Uint8Array(8);
+      for (let b = 0; b < 8; b++) data[b] = (p * 31 + r * 7 + b * 13) & 0xff;
+      return { id: 0x100 + (r % MESSAGES), data };
+    });
+    points.push({ timestamp: T0 + p * 10, readings });
+    size += pointBytes;
+  }
+  return encodeFlexconnectBinary({ token: TOKEN, points });
+}
+
+/** Like {@link bench}, for async work (awaits each call). */
+async function benchAsync(name: string, fn: () => Promise<unknown>, minMs = 1500): Promise<BenchResult> {
+  for (let i = 0; i < 20; i++) await fn();
+  let iters = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < minMs * 1e6) {
+    await fn();
+    iters++;
+    elapsed = Number(process.hrtime.bigint() - start);
+  }
+  const nsPerOp = elapsed / iters;
+  return { name, opsPerSec: 1e9 / nsPerOp, nsPerOp };
+}
+
+export async function serviceBench(): Promise<void> {
+  const payload = benchMessage();
+  const dbcText = Buffer.from(benchDbc());
+  const device: DeviceRecord = {
+    tenant: 'bench',
+    deviceId: 'bench-device',
+    tags: emptyRecord<string>(),
+    tokenHash: hashToken(TOKEN),
+    status: 'active',
+    createdAt: T0,
+    lastSeen: Number.MAX_SAFE_INTEGER,
+    dbcKey: 'dbc/bench/engine',
+  };
+  const registry = { getByThing: async () => device, touch: async () => {} } as unknown as DeviceRegistry;
+  const files = {
+    head: async () => ({ etag: 'e1', size: dbcText.byteLength }),
+    get: async () => ({ bytes: dbcText, etag: 'e1' }),
+  } as unknown as FileStore;
+  let records = 0;
+  let requests = 0;
+  const client = {
+    send: async (cmd: { input: { Records?: unknown[] } }) => {
+      requests++;
+      records += cmd.input.Records?.length ?? 0;
+      return {};
+    },
+  };
+  const store = new TimestreamTelemetryStore(client as never, { database: 'db', table: 'telemetry' });
+  const service = new IngestService({
+    registry,
+    store,
+    deadLetters: { send: async () => {} },
+    events: { publish: async () => {} },
+    dbc: new DbcResolver(files, DBC_ENGINE) as DbcResolver<unknown>,
+  });
+  const event: IngestRuleEvent = {
+    payload: Buffer.from(payload).toString('base64'),
+    topic: 'dt/fleetwire/bench-device/flexconnect-binary',
+    clientId: 'bench-device',
+    principal: 'bench',
+    receivedAt: T0,
+  };
+  const first = await service.ingest(event);
+  if (first.status !== 'stored') throw new Error(`bench message not stored: ${JSON.stringify(first)}`);
+  const perMessage = { records: records, requests };
+  const framing = bench('framing only: decodePayload (100 KB binary)', () =>
+    decodePayload(payload, 'flexconnect-binary', { device: 'bench-device', receivedAt: T0 }),
+  );
+  const full = await benchAsync('ingest service: 100 KB binary → records', () => service.ingest(event));
+  console.log(
+    `message: ${payload.byteLength} bytes, ${first.stored} points → ${perMessage.records} records in ${perMessage.requests} WriteRecords calls`,
+  );
+  report(framing);
+  report(full, framing);
+  const ms = full.nsPerOp / 1e6;
+  console.log(`target ≤ 10 ms per 100 KB message: ${ms.toFixed(2)} ms ${ms <= 10 ? 'OK' : 'MISSED'}`);
+  console.log(
+    `load average: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs`,
+  );
+}
+
+async function bundleBench(): Promise<void> {
+  const dir = join(ROOT, '.tmp', 'bench-ingest');
+  mkdirSync(dir, { recursive: true });
+  const common = {
+    entryPoints: [join(ROOT, 'lambdas/handlers/ingest.ts')],
+    bundle: true,
+    platform: 'node' as const,
+    format: 'esm' as const,
+    target: 'node20',
+    minify: true,
+    keepNames: true,
+    mainFields: ['module', 'main'],
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+    logLevel: 'error' as const,
+  };
+  const deployed = join(dir, 'ingest.mjs');
+  const withSdk = join(dir, 'ingest-with-sdk.mjs');
+  await build({ ...common, outfile: deployed, external: ['@aws-sdk/*'] });
+  await build({ ...common, outfile: withSdk });
+  const env = {
+    ...process.env,
+    TELEMETRY_DATABASE: 'db',
+    TELEMETRY_TABLE: 'telemetry',
+    REGISTRY_TABLE: 'registry',
+    FILES_BUCKET: 'files',
+    DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/dlq',
+    EVENT_BUS_NAME: 'bus',
+    AWS_REGION: 'us-east-1',
+  };
+  const importMs = (file: string): number => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const out = execFileSync(
+        process.execPath,
+        [
+          '--no-warnings',
+          '--input-type=module',
+          '-e',
+          `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});console.log(performance.now()-t)`,
+        ],
+        { env, encoding: 'utf8' },
+      );
+      times.push(Number(out.trim().split('\n').pop()));
+    }
+    times.sort((a, b) => a - b);
+    return times[2] as number;
+  };
+  for (const [label, file] of [
+    ['ingest bundle, AWS SDK bundled (recommended)', withSdk],
+    ['ingest bundle, AWS SDK external (runtime SDK)', deployed],
+  ] as const) {
+    const bytes = statSync(file).size;
+    const ms = importMs(file);
+    const verdict = `${bytes <= 1024 * 1024 ? 'size OK' : 'size MISSED'}, ${ms <= 150 ? 'import OK' : 'import MISSED'}`;
+    console.log(
+      `${label.padEnd(48)} ${(bytes / 1024).toFixed(1).padStart(8)} KB  import ${ms.toFixed(1)} ms  (${verdict}; targets ≤ 1 MB, ≤ 150 ms)`,
+    );
+  }
+  console.log(
+    `load average during the run: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs`,
+  );
+}
+
+/** Run both benchmarks. */
+export async function run(): Promise<void> {
+  await serviceBench();
+  await bundleBench();
+}
