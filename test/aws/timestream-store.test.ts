@@ -76,14 +76,16 @@ beforeAll(async () => {
       calls.push(structuredClone(input));
       const fault = faults.shift();
       const meta = { $metadata: {}, message: 'injected' };
-      if (fault?.kind === 'throttle') throw new ThrottlingException({ ...meta, message: 'Rate exceeded', Message: 'Rate exceeded' });
+      if (fault?.kind === 'throttle')
+        throw new ThrottlingException({ ...meta, message: 'Rate exceeded', Message: 'Rate exceeded' });
       if (fault?.kind === 'server') {
         throw Object.assign(new Error('internal'), {
           name: 'InternalServerException',
           $metadata: { httpStatusCode: 500 },
         });
       }
-      if (fault?.kind === 'validation') throw new ValidationException({ ...meta, message: 'bad record', Message: 'bad record' });
+      if (fault?.kind === 'validation')
+        throw new ValidationException({ ...meta, message: 'bad record', Message: 'bad record' });
       if (fault?.kind === 'missing-table')
         throw new ResourceNotFoundException({ ...meta, message: 'no table' });
       if (fault?.kind === 'reject') {
