@@ -100,8 +100,8 @@ function writeBits(out: Uint8Array, p: SignalPlan, bits: bigint): void {
   for (let k = 0; k < n; k++) {
     const pos = positions[k]!;
     const bit = (bits >> BigInt(n - 1 - k)) & 1n;
-    const byte = pos >> 3;
-    const mask = 1 << (pos & 7);
+    const byte = Math.floor(pos / 8);
+    const mask = 1 << (pos % 8);
     if (bit) out[byte]! |= mask;
     else out[byte]! &= ~mask;
   }
@@ -120,6 +120,8 @@ export function encodeMessage(
   const m = compiled.getMessage(message) as (CompiledMessage & Internals) | undefined;
   if (!m) throw new EncodeError('DBC_ENCODE_ERROR', `no message ${JSON.stringify(message)} in the DBC`);
   const strict = opts.strict !== false;
+  if (m.length > 64)
+    throw new EncodeError('DBC_ENCODE_ERROR', `${m.name} is ${m.length} bytes; frames have at most 64`);
   const out = new Uint8Array(m.length);
   const used = new Set<string>();
   const has = (name: string) => Object.hasOwn(signals, name);

@@ -37,7 +37,7 @@ export function signalBitPositions(sig: Pick<DbcSignal, 'byteOrder' | 'startBit'
     const seq = sawtoothToNetwork(sig.startBit);
     for (let k = 0; k < sig.length; k++) {
       const n = seq + k;
-      out[k] = (n >> 3) * 8 + (7 - (n & 7));
+      out[k] = Math.floor(n / 8) * 8 + (7 - (n % 8));
     }
   } else {
     for (let k = 0; k < sig.length; k++) out[k] = sig.startBit + sig.length - 1 - k;

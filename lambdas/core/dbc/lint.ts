@@ -115,6 +115,7 @@ function lintMessage(m: DbcMessage, problems: LintProblem[]): void {
         });
       }
     }
+    if (s.length > 512) continue;
     for (const b of signalBitPositions(s)) {
       const list = bits.get(b) ?? [];
       list.push(s);

@@ -79,6 +79,9 @@ const IGNORED = new Set([
   'FILTER',
 ]);
 
+/** Bits in the largest (CAN FD, 64-byte) frame: no signal can be longer. */
+const MAX_SIGNAL_BITS = 512;
+
 /** The message CANdb++ uses to hold signals not assigned to any message; not a real frame. */
 const INDEPENDENT_SIGNALS_MESSAGE = 'VECTOR__INDEPENDENT_SIG_MSG';
 
@@ -1194,9 +1197,16 @@ function buildSignals(p: Parser, raw: RawMessage, msg: DbcMessage, ctx: SignalCo
     seen.add(name);
     const ind = indicators[k];
     let length = s.length;
-    if (length < 1 || length > 64) {
+    if (length < 1 || length > MAX_SIGNAL_BITS) {
+      // Longer than a CAN FD frame (512 bits): no frame can hold it.
       p.warn('DBC_BAD_SIGNAL', `signal "${name}" has length ${length}; it is never decoded`, s.pos);
-      length = Math.max(0, length);
+      length = 0;
+    } else if (length > 64) {
+      p.warn(
+        'DBC_LONG_SIGNAL',
+        `signal "${name}" has ${length} bits (more than 64); decoded as a BigInt`,
+        s.pos,
+      );
     }
     const vt = ctx.valTypes.get(key);
     let valueType: DbcSignal['valueType'] = 'integer';

@@ -60,8 +60,8 @@ export function planSignal(sig: DbcSignal): SignalPlan {
   const be = sig.byteOrder === 'big_endian';
   const seq = be ? sawtoothToNetwork(sig.startBit) : sig.startBit;
   const len = sig.length;
-  const b0 = seq >> 3;
-  const last = (seq + len - 1) >> 3;
+  const b0 = Math.floor(seq / 8);
+  const last = Math.floor((seq + len - 1) / 8);
   const nb = last - b0 + 1;
   const sh = be ? 8 * (b0 + nb) - (seq + len) : seq - 8 * b0;
   let read: ReadKind;

@@ -42,6 +42,7 @@ export function buildTree(signals: readonly SignalPlan[]): MuxNode {
     }
     list.push(s);
   }
+  const order = new Map<SignalPlan, number>(signals.map((s, k) => [s, k]));
   const memo = new Map<SignalPlan, MuxSwitch>();
   const building = new Set<SignalPlan>();
 
@@ -63,37 +64,51 @@ export function buildTree(signals: readonly SignalPlan[]): MuxNode {
     if (building.has(sw)) return undefined;
     building.add(sw);
     const children = (bySwitch.get(sw.name) ?? []).filter((c) => c.source.multiplexerRanges !== undefined);
-    // Elementary intervals: cut the value line at every range boundary and at every choice key.
-    const cuts = new Set<number>();
+    // Sweep the value line: at every range boundary (and around every value-table key of the switch)
+    // the set of enabled children changes; each stretch with a constant set shares one node.
+    const events = new Map<number, { add: SignalPlan[]; remove: SignalPlan[] }>();
+    const at = (v: number) => {
+      let e = events.get(v);
+      if (!e) {
+        e = { add: [], remove: [] };
+        events.set(v, e);
+      }
+      return e;
+    };
     for (const c of children) {
       for (const [lo, hi] of c.source.multiplexerRanges!) {
-        cuts.add(lo);
-        cuts.add(hi + 1);
+        at(lo).add.push(c);
+        at(hi + 1).remove.push(c);
       }
     }
-    const choiceKeys: number[] = [];
+    const choiceSet = new Set<number>();
     if (sw.choices) {
       for (const k of sw.choices.keys()) {
         if (typeof k === 'number') {
-          choiceKeys.push(k);
-          cuts.add(k);
-          cuts.add(k + 1);
+          choiceSet.add(k);
+          at(k);
+          at(k + 1);
         }
       }
     }
-    const points = [...cuts].sort((a, b) => a - b);
+    const points = [...events.keys()].sort((a, b) => a - b);
     const nodeCache = new Map<string, MuxNode>();
     const ranges: Array<[number, number, MuxNode]> = [];
     let valueCount = 0;
-    const choiceSet = new Set(choiceKeys);
+    const active = new Map<SignalPlan, number>();
     for (let k = 0; k + 1 < points.length; k++) {
+      const ev = events.get(points[k]!)!;
+      for (const c of ev.remove) {
+        const n = (active.get(c) ?? 0) - 1;
+        if (n <= 0) active.delete(c);
+        else active.set(c, n);
+      }
+      for (const c of ev.add) active.set(c, (active.get(c) ?? 0) + 1);
       const lo = points[k]!;
       const hi = points[k + 1]! - 1;
-      const members = children.filter((c) =>
-        c.source.multiplexerRanges!.some(([a, b]) => a <= lo && hi <= b),
-      );
-      if (members.length === 0 && !(lo === hi && choiceSet.has(lo))) continue;
-      const key = members.map((m) => signals.indexOf(m)).join(',');
+      if (active.size === 0 && !(lo === hi && choiceSet.has(lo))) continue;
+      const members = [...active.keys()].sort((a, b) => order.get(a)! - order.get(b)!);
+      const key = members.map((m) => order.get(m)).join(',');
       let node = nodeCache.get(key);
       if (!node) {
         node = nodeOf(members);
