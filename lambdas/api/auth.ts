@@ -23,6 +23,15 @@ export function isTenantId(s: unknown): s is string {
   return typeof s === 'string' && TENANT_RE.test(s);
 }
 
+/** Lower-case header names (the authenticators read `authorization`). */
+export function normalizeAuthHeaders(
+  h: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
 /** The bearer token of a request, if any. */
 export function bearerToken(headers: Readonly<Record<string, string | undefined>>): string | undefined {
   const h = headers.authorization;

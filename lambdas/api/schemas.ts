@@ -265,7 +265,7 @@ export const FileInfo = z.object({
       signals: z.number().int(),
       findings: z.array(
         z.object({
-          severity: z.enum(['error', 'warning']),
+          severity: z.enum(['error', 'warning', 'info']),
           code: z.string(),
           message: z.string(),
           line: z.number().int().optional(),

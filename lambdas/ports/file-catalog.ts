@@ -16,7 +16,7 @@ export type FileStatus = 'pending' | 'ready' | 'invalid';
 
 /** One finding of the DBC lint run on upload. */
 export interface LintFinding {
-  severity: 'error' | 'warning';
+  severity: 'error' | 'warning' | 'info';
   code: string;
   message: string;
   line?: number;

@@ -66,7 +66,7 @@ describe('uploads', () => {
 
   it('enforces size limits per kind', async () => {
     const res = await h.call(op, 'POST', '/v1/files', {
-      body: { kind: 'dbc', name: 'big.dbc', version: '1', sha256: 'a'.repeat(64), size: 17 * 1024 * 1024 },
+      body: { kind: 'dbc', name: 'big.dbc', version: '1', sha256: 'a'.repeat(64), size: 9 * 1024 * 1024 },
     });
     expect(res.status).toBe(413);
     for (const name of ['../x', 'a/b', '']) {

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { FILE_PREFIXES } from '../../core/deployment-contract.js';
+import { DEFAULT_LIMITS } from '../../core/limits.js';
 import type { FileRecord } from '../../ports/file-catalog.js';
 import { ApiError } from '../errors.js';
 import { timeOrderedId } from '../ids.js';
@@ -27,7 +28,8 @@ const IdParams = z.object({ id: ResourceId });
 
 /** Size limits per kind, and of content sent inline. */
 export const FILE_LIMITS = Object.freeze({
-  dbc: 16 * 1024 * 1024,
+  /** The DBC engine's own limit (DEFAULT_LIMITS.maxDbcBytes). */
+  dbc: DEFAULT_LIMITS.maxDbcBytes,
   firmware: 256 * 1024 * 1024,
   inline: 256 * 1024,
   uploadUrlSeconds: 900,

@@ -1,0 +1,51 @@
+/**
+ * The command-events Lambda: IoT rules deliver device command responses (`cmd/<app>/+/res`, `…/ack`) and
+ * connection lifecycle events (`$aws/events/presence/+/+`); both are applied by
+ * lambdas/services/command-events.ts with conditional command transitions.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { createDynamoDbClient, createEventBridgeClient } from '../adapters/aws/clients.js';
+import { DynamoDbApiStores } from '../adapters/aws/dynamodb-api-stores.js';
+import { DynamoDbDeviceRegistry } from '../adapters/aws/dynamodb-device-registry.js';
+import { EventBridgeEventSink } from '../adapters/aws/eventbridge-event-sink.js';
+import { createIotDataClient, IotDataPublisher } from '../adapters/aws/iot-data-publisher.js';
+import { timeOrderedId } from '../api/ids.js';
+import { type CommandEventOutcome, handleCommandEvent } from '../services/command-events.js';
+import { createCommandService } from '../services/command-service.js';
+import { loadApiConfig } from './api-config.js';
+
+const config = loadApiConfig(process.env);
+const logger = new Logger({ serviceName: 'fleetwire-command-events' });
+const ddb = createDynamoDbClient();
+const registry = new DynamoDbDeviceRegistry(ddb, {
+  table: config.registryTable,
+  deviceIndex: config.registryDeviceIndex,
+});
+const commands = createCommandService({
+  commands: new DynamoDbApiStores(ddb, { tableName: config.apiTable }).commands,
+  publisher: new IotDataPublisher(createIotDataClient(process.env, config.iotDataEndpoint)),
+  registry,
+  events: new EventBridgeEventSink(createEventBridgeClient(), { busName: config.eventBusName }),
+  topicConfig: { app: config.app },
+  newId: (now) => timeOrderedId('cmd', now),
+  onPublishError: (err, cmd) =>
+    logger.warn('command publish failed; kept QUEUED', { commandId: cmd.commandId, error: String(err) }),
+});
+
+async function handle(event: unknown): Promise<CommandEventOutcome> {
+  const out = await handleCommandEvent(event, { registry, commands });
+  if (out.kind === 'response' && !out.outcome.applied) {
+    logger.warn('command response not applied', { code: out.outcome.code, commandId: out.outcome.commandId });
+  } else {
+    logger.info('command event', {
+      kind: out.kind,
+      ...(out.kind === 'lifecycle' ? { deviceId: out.deviceId, sent: out.sent } : {}),
+    });
+  }
+  return out;
+}
+
+/** Lambda entry point. */
+export const handler = middy(handle).use(injectLambdaContext(logger, { logEvent: false }));
