@@ -3,8 +3,10 @@
  * TLS with certificates from the local CA (MQTT 3.1.1 and 5), the real ingest service and the SQLite
  * store behind it.
  */
+import { connect as tlsConnect } from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import type { MqttClient } from 'mqtt';
+import { generate } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCa } from '../../lambdas/local/pki/local-ca.js';
 import type { LocalStack } from '../../lambdas/local/stack.js';
@@ -212,6 +214,61 @@ describe('local stack: authentication and authorization', () => {
     await stack.router.idle();
     expect(await pointsOf('dev-b', ['intruder'])).toEqual([]);
     expect((await events('PUBLISH_NOT_ALLOWED')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('does not leave a device marked connected when it publishes on a forbidden topic right after CONNACK', async () => {
+    for (const protocolVersion of [4, 5] as const) {
+      const socket = tlsConnect({
+        host: 'localhost',
+        port: stack.config.mqttPort,
+        ca: stack.config.caPem,
+        cert: devB.certificatePem,
+        key: devB.privateKey,
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('secureConnect', resolve);
+        socket.once('error', reject);
+      });
+      const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      const opts = { protocolVersion };
+      // Publish the instant the CONNACK arrives, before the broker has finished its connect bookkeeping.
+      socket.once('data', () =>
+        socket.write(
+          generate(
+            {
+              cmd: 'publish',
+              topic: 'dt/fleetwire/dev-a/ems',
+              payload: Buffer.from('{}'),
+              qos: 1,
+              messageId: 1,
+              retain: false,
+              dup: false,
+            },
+            opts,
+          ),
+        ),
+      );
+      socket.write(
+        generate(
+          {
+            cmd: 'connect',
+            protocolId: 'MQTT',
+            protocolVersion,
+            clientId: 'dev-b',
+            clean: true,
+            keepalive: 30,
+          },
+          opts,
+        ),
+      );
+      await ended;
+      await new Promise((r) => setTimeout(r, 100));
+      expect(
+        (await stack.adapters.registry.get('local', 'dev-b'))?.connected,
+        `MQTT ${protocolVersion}`,
+      ).not.toBe(true);
+      expect(stack.broker.connectedDevices()).not.toContain('dev-b');
+    }
   });
 
   it('closes a connection that publishes more than 128 KiB', async () => {

@@ -291,7 +291,9 @@ export async function startBroker(deps: LocalBrokerDeps, opts: LocalBrokerOption
 
   aedes.on('clientReady', (client) => {
     const s = sessions.get(client);
-    if (!s) return;
+    // A client can be closed before its CONNECT finished (e.g. it published on a forbidden topic right
+    // behind its CONNECT): it must not be recorded as connected.
+    if (!s || client.closed) return;
     counters.connected++;
     const version = bridgeOf(client)?.protocolLevel === 5 ? '5' : '3.1.1';
     log.info('mqtt', `${s.deviceId} connected (MQTT ${version}, tenant ${s.tenant})`);
