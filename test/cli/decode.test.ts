@@ -129,6 +129,48 @@ describe('fleetwire decode: the seed examples', () => {
   });
 });
 
+describe('fleetwire decode --dbc', () => {
+  const dbc = join(import.meta.dirname, '../fixtures/cli/seed.dbc');
+  const seedBin = () => fixture('flexconnect-binary', 'seed.bin');
+
+  it('turns the seed binary example into signal points, warning about ids the DBC lacks', async () => {
+    for (const file of ['seed.bin', 'seed-compressed.bin']) {
+      const r = await cli(['--dbc', dbc, '--device', 'truck-1'], fixture('flexconnect-binary', file));
+      expect(r.status).toBe(0);
+      expect(lines(r.stdout)).toEqual([
+        {
+          device: 'truck-1',
+          time: 1622547800000,
+          tags: { bus: '1' },
+          fields: { 'Engine.Rpm': 128.25, 'Engine.Temp': -37 },
+        },
+        {
+          device: 'truck-1',
+          time: 1622547800000,
+          tags: { bus: '1' },
+          fields: { 'Battery.Voltage': 480.42, 'Battery.Soc': 204 },
+        },
+      ]);
+      expect(lines(r.stderr)).toEqual([expect.objectContaining({ warning: 'DBC_UNKNOWN_ID', index: 2 })]);
+    }
+  });
+
+  it('still prints raw frames with --frames', async () => {
+    const r = await cli(['--dbc', dbc, '--device', 'truck-1', '--frames'], seedBin());
+    expect(r.status).toBe(0);
+    expect(lines(r.stdout)).toEqual(expected('flexconnect-binary', 'seed').frames);
+  });
+
+  it('needs a device identity to make points from frames', async () => {
+    expectRejected(await cli(['--dbc', dbc], seedBin()), 'MISSING_CONTEXT');
+  });
+
+  it('rejects a file that is not a DBC with DBC_PARSE_ERROR', async () => {
+    const notDbc = join(FIXTURES_DIR, 'flexconnect-binary', 'seed.bin');
+    expectRejected(await cli(['--dbc', notDbc, '--device', 'x'], seedBin()), 'DBC_PARSE_ERROR');
+  });
+});
+
 describe('fleetwire decode: rejected input', () => {
   // In-process golden tests check every malformed fixture's code; here each spawn costs ~100 ms, so CI
   // spawns one fixture per distinct error code (FLEETWIRE_CLI_ALL=1 spawns the whole set).
