@@ -31,6 +31,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run the whole stack on this machine (MQTT/TLS broker, handlers, SQLite, API)',
     load: async () => (await import('./commands/local.js')).run,
   },
+  simulate: {
+    summary: 'simulate devices over MQTT/TLS: provision, publish telemetry, answer commands',
+    load: async () => (await import('./commands/simulate.js')).run,
+  },
   'register-device': {
     summary: 'provision a device in AWS: thing, certificate, policies, registry entry, token',
     load: async () => (await import('./commands/register-device.js')).run,
