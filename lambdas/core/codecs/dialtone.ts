@@ -24,6 +24,7 @@ import { DecodeError } from '../errors.js';
 import type { DecodeLimits } from '../limits.js';
 import type { DecodeContext, DecodeResult, FieldValue } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
+import { type NameNode, rootNames } from './field-names.js';
 import {
   checkDepth,
   claimedDeviceId,
@@ -60,14 +61,15 @@ export function decodeDialtoneValue(value: unknown, ctx: DecodeContext, limits: 
 
   if (devData !== undefined) {
     if (!isObject(devData)) throw new DecodeError('SCHEMA_VIOLATION', 'dev.dev_data must be an object');
-    sink.putObject('dev.', devData, 3);
+    sink.putObject(rootNames().child('dev'), devData, 3);
   }
   if (chans !== undefined) {
     if (!Array.isArray(chans)) throw new DecodeError('SCHEMA_VIOLATION', 'dev.chans must be an array');
     checkDepth(3, limits);
     // A repeated (ch_idx, data_idx), or a `val` object with a "units" key, can produce a name twice.
     sink.checkDuplicates();
-    for (let i = 0; i < chans.length; i++) putChannel(sink, chans[i], i, limits);
+    const names = rootNames();
+    for (let i = 0; i < chans.length; i++) putChannel(sink, names, chans[i], i, limits);
   }
 
   const result: DecodeResult = { format: 'dialtone', points: [], frames: [], warnings: warnings.items };
@@ -92,40 +94,48 @@ export function decodeDialtoneValue(value: unknown, ctx: DecodeContext, limits: 
   return result;
 }
 
-function putChannel(sink: FieldSink, ch: unknown, i: number, limits: DecodeLimits): void {
+function putChannel(sink: FieldSink, names: NameNode, ch: unknown, i: number, limits: DecodeLimits): void {
   if (!isObject(ch)) throw new DecodeError('SCHEMA_VIOLATION', `dev.chans[${i}] must be an object`);
   checkDepth(4, limits);
-  const chIdx = uint32(ch.ch_idx, `dev.chans[${i}].ch_idx`);
+  const chIdx = ch.ch_idx;
+  if (!isUint32(chIdx)) throw notUint32(`dev.chans[${i}].ch_idx`);
   const data = ch.ch_data;
   // ch_data is required: a channel entry without it is configuration (ch_cfg), not data.
   if (!Array.isArray(data)) {
     throw new DecodeError('SCHEMA_VIOLATION', `dev.chans[${i}].ch_data must be an array`);
   }
   checkDepth(5, limits);
-  const prefix = `ch${chIdx}.`;
+  const chNames = names.child(`ch${chIdx}`);
   for (let j = 0; j < data.length; j++) {
     const item = data[j];
     if (!isObject(item)) {
       throw new DecodeError('SCHEMA_VIOLATION', `dev.chans[${i}].ch_data[${j}] must be an object`);
     }
     checkDepth(6, limits);
-    const name = prefix + uint32(item.data_idx, `dev.chans[${i}].ch_data[${j}].data_idx`);
+    const dataIdx = item.data_idx;
+    if (!isUint32(dataIdx)) throw notUint32(`dev.chans[${i}].ch_data[${j}].data_idx`);
+    const key = String(dataIdx);
     // putValue handles null (left out, warned), objects (flattened) and arrays like any other JSON value.
     const val = item.val;
-    sink.putValue(name, val, 6);
+    sink.putValue(chNames.name(key), val, 6);
     const units = item.units;
     // Units travel with their value: a reading left out (null) takes its units with it.
     if (val !== null && units !== undefined && units !== null) {
-      sink.put(`${name}.units`, checkFieldValue(units, limits, `Units of ${name}`));
+      if (typeof units === 'object') {
+        throw new DecodeError('SCHEMA_VIOLATION', `Units of ch${chIdx}.${key} must be a number or string`);
+      }
+      const unitsName = chNames.child(key).name('units');
+      sink.put(unitsName, checkFieldValue(units, limits, unitsName));
     }
   }
 }
 
-function uint32(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > UINT32_MAX) {
-    throw new DecodeError('SCHEMA_VIOLATION', `${what} must be an unsigned 32-bit integer`);
-  }
-  return v;
+function isUint32(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX;
+}
+
+function notUint32(what: string): DecodeError {
+  return new DecodeError('SCHEMA_VIOLATION', `${what} must be an unsigned 32-bit integer`);
 }
 
 /** One data item of a channel. */

@@ -21,6 +21,7 @@ import { DecodeError } from '../errors.js';
 import type { DecodeLimits } from '../limits.js';
 import type { DecodeContext, DecodeResult, FieldValue, Point } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
+import { rootNames } from './field-names.js';
 import { claimedDeviceId, FieldSink, readJsonPayload, receiveTime, resolveDevice } from './json-fields.js';
 import { checkJsonToken } from './token.js';
 import { checkTimestamp, isObject, parseIsoTimestamp } from './values.js';
@@ -36,6 +37,7 @@ export function decodeEmsValue(value: unknown, ctx: DecodeContext, limits: Decod
   if (!isObject(value)) throw new DecodeError('SCHEMA_VIOLATION', 'EMS payload must be a JSON object');
   const warnings = new WarningList();
   const sink = new FieldSink(limits, warnings, 0);
+  const names = rootNames();
   let claimed: string | undefined;
   let token: string | undefined;
   let time: number | undefined;
@@ -52,7 +54,7 @@ export function decodeEmsValue(value: unknown, ctx: DecodeContext, limits: Decod
         token = checkJsonToken(v);
         break;
       default:
-        sink.putMember('', key, v, 1);
+        sink.putMember(names, key, v, 1);
     }
   }
   const device = resolveDevice(ctx, claimed, limits, 'EMS payload');

@@ -27,6 +27,7 @@ import type { DecodeLimits } from '../limits.js';
 import type { DecodeContext, DecodeResult, FieldValue } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
 import { parseJson } from './envelope.js';
+import { rootNames } from './field-names.js';
 import { FieldSink, readJsonPayload, receiveTime, resolveDevice } from './json-fields.js';
 import { checkName, checkString, isObject } from './values.js';
 import { WarningList } from './warnings.js';
@@ -52,6 +53,7 @@ export function decodeExosenseValue(value: unknown, ctx: DecodeContext, limits: 
   const time = receiveTime(ctx, limits, 'ExoSense data_in carries no timestamp');
   const warnings = new WarningList();
   const sink = new FieldSink(limits, warnings, 0);
+  const names = rootNames();
   let errors: unknown;
   for (const key in root) {
     if (key.charCodeAt(0) === 95 /* _ */ && key.charCodeAt(1) === 95) {
@@ -64,7 +66,7 @@ export function decodeExosenseValue(value: unknown, ctx: DecodeContext, limits: 
       warnings.add('RESERVED_KEY', `Reserved key "${key}" was skipped`, 0);
       continue;
     }
-    sink.putMember('', key, root[key], 1);
+    sink.putMember(names, key, root[key], 1);
   }
   // Errors after values so a channel's error sits next to its value regardless of key order.
   if (errors !== undefined) putChannelErrors(sink, errors, limits);

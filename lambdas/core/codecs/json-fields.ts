@@ -11,6 +11,7 @@ import type { DecodeLimits } from '../limits.js';
 import type { DecodeContext, FieldValue } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
 import { checkPayloadSize, decodeUtf8Strict, gunzipBounded, isGzip, parseJson } from './envelope.js';
+import { type NameNode, uncachedNames } from './field-names.js';
 import { checkName, checkTimestamp } from './values.js';
 import type { WarningList } from './warnings.js';
 
@@ -113,7 +114,7 @@ export class FieldSink {
           value = scalarArrayText(v, this.limits, `Field "${name}"`);
           break;
         }
-        this.putObject(`${name}.`, v as Record<string, unknown>, depth + 1);
+        this.putObject(uncachedNames(`${name}.`), v as Record<string, unknown>, depth + 1);
         return;
       default:
         throw new DecodeError(
@@ -134,17 +135,21 @@ export class FieldSink {
     this.mayCollide = true;
   }
 
-  /** Flatten every key of `obj` (at `depth`) under `prefix` (empty, or ending with a dot). */
-  putObject(prefix: string, obj: Record<string, unknown>, depth: number): void {
+  /** Flatten every key of `obj` (an object at `depth`) under the level `names`. */
+  putObject(names: NameNode, obj: Record<string, unknown>, depth: number): void {
     checkDepth(depth, this.limits);
-    for (const key in obj) this.putMember(prefix, key, obj[key], depth);
+    for (const key in obj) this.putMember(names, key, obj[key], depth);
   }
 
-  /** Store one member `key: v` of an object at `depth` under `prefix` (the key is validated here). */
-  putMember(prefix: string, key: string, v: unknown, depth: number): void {
+  /** Store member `key: v` of an object at `depth` under the level `names` (the key is validated here). */
+  putMember(names: NameNode, key: string, v: unknown, depth: number): void {
     checkName(key, this.limits, 'key');
     if (!this.mayCollide && key.includes('.')) this.mayCollide = true;
-    this.putValue(prefix + key, v, depth);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      this.putObject(names.child(key), v as Record<string, unknown>, depth + 1);
+    } else {
+      this.putValue(names.name(key), v, depth);
+    }
   }
 
   /** Count one field against the limit and check its name length. */

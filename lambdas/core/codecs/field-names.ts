@@ -1,0 +1,91 @@
+/**
+ * A bounded memo of dotted field names (`battery.modules.module_001.voltage`), shaped as a trie of JSON
+ * keys.
+ *
+ * Why: flattening a JSON message creates one new name string per field, and storing a new string as a
+ * key of the point's record costs a string-table insertion on top of the dictionary insertion; together
+ * they cost more than JSON.parse of the whole message. Devices send the same shape every time, so the
+ * names of one message are the names of the next: reusing the same (already internalized) strings
+ * makes each insertion a plain dictionary store. The memo is keyed by the JSON keys themselves, which
+ * JSON.parse hands out already internalized, so a lookup is a hash-cached Map probe.
+ *
+ * The memo is bounded (`MAX_CACHED_NAMES` entries; when full it starts over) so hostile payloads with
+ * ever-new keys cost memory only up to the bound. It never changes results: a name is always
+ * `prefix + key`, memoized or not.
+ */
+
+/** Most names and prefixes kept before the memo starts over. */
+export const MAX_CACHED_NAMES = 20_000;
+
+let budget = MAX_CACHED_NAMES;
+
+/** One object level: the dotted prefix of its members (`''` at the root, else ending with a dot). */
+export class NameNode {
+  private names: Map<string, string> | undefined;
+  private kids: Map<string, NameNode> | undefined;
+
+  /**
+   * @param prefix the dotted prefix of this level's members
+   * @param cached whether this node belongs to the memo (uncached nodes just concatenate)
+   */
+  constructor(
+    readonly prefix: string,
+    private readonly cached: boolean,
+  ) {}
+
+  /** The full name of member `key` of this level. */
+  name(key: string): string {
+    // At the root the name is the key itself: JSON.parse already internalized it.
+    if (this.prefix === '' || !this.cached) return this.prefix + key;
+    let names = this.names;
+    if (names === undefined) {
+      names = new Map();
+      this.names = names;
+    }
+    let n = names.get(key);
+    if (n === undefined) {
+      n = this.prefix + key;
+      if (budget > 0) {
+        budget--;
+        names.set(key, n);
+      }
+    }
+    return n;
+  }
+
+  /** The level of member `key` when that member is an object. */
+  child(key: string): NameNode {
+    if (!this.cached) return new NameNode(`${this.prefix + key}.`, false);
+    let kids = this.kids;
+    if (kids === undefined) {
+      kids = new Map();
+      this.kids = kids;
+    }
+    let k = kids.get(key);
+    if (k === undefined) {
+      const keep = budget > 0;
+      k = new NameNode(`${this.prefix + key}.`, keep);
+      if (keep) {
+        budget--;
+        kids.set(key, k);
+      }
+    }
+    return k;
+  }
+}
+
+let root = new NameNode('', true);
+
+/** The memo's root level, started over first when the memo is full. Call once per decoded message. */
+export function rootNames(): NameNode {
+  if (budget <= 0) {
+    root = new NameNode('', true);
+    budget = MAX_CACHED_NAMES;
+  }
+  return root;
+}
+
+/** A level outside the memo, for prefixes built from values (e.g. DialTone `ch<i>.<j>.`). */
+export function uncachedNames(prefix: string): NameNode {
+  return new NameNode(prefix, false);
+}

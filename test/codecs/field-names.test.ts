@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { decodeEms, encodeEms } from '../../lambdas/core/codecs/ems.js';
+import { MAX_CACHED_NAMES, rootNames, uncachedNames } from '../../lambdas/core/codecs/field-names.js';
+import { DEFAULT_LIMITS } from '../../lambdas/core/limits.js';
+
+describe('field name memo', () => {
+  it('builds prefix + key at every level, memoized or not', () => {
+    const root = rootNames();
+    expect(root.name('grid')).toBe('grid');
+    const battery = root.child('battery');
+    expect(battery.prefix).toBe('battery.');
+    expect(battery.name('voltage')).toBe('battery.voltage');
+    expect(battery.name('voltage')).toBe('battery.voltage');
+    expect(battery.child('cells').name('min')).toBe('battery.cells.min');
+    expect(root.child('battery')).toBe(battery);
+    const loose = uncachedNames('ch1.0.');
+    expect(loose.name('x')).toBe('ch1.0.x');
+    expect(loose.child('y').name('z')).toBe('ch1.0.y.z');
+  });
+
+  it('stays correct past its bound and starts over on the next message', () => {
+    const root = rootNames();
+    const node = root.child('flood');
+    for (let i = 0; i < MAX_CACHED_NAMES + 10; i++) expect(node.name(`k${i}`)).toBe(`flood.k${i}`);
+    expect(node.child('late').name('x')).toBe('flood.late.x');
+    expect(rootNames()).not.toBe(root);
+  });
+
+  it('decodes correctly while messages with ever-new keys churn the memo', () => {
+    for (let m = 0; m < 60; m++) {
+      const data: Record<string, Record<string, number>> = {};
+      for (let i = 0; i < 20; i++) {
+        data[`m${m}_${i}`] = Object.fromEntries(Array.from({ length: 40 }, (_, j) => [`f${j}`, m + i + j]));
+      }
+      const r = decodeEms(encodeEms({ deviceId: 'd', timestamp: 1769860801000, data }), {}, DEFAULT_LIMITS);
+      const fields = r.points[0]!.fields;
+      expect(Object.keys(fields)).toHaveLength(800);
+      expect(fields[`m${m}_19.f39`]).toBe(m + 19 + 39);
+    }
+  });
+});
