@@ -364,6 +364,9 @@ describe('accounting: every message is stored exactly once or dead-lettered with
       });
       // The refused ones are still there, once each (no second dead letter was written).
       const left = await deadLetters(res);
+      for (const l of left) {
+        await res.sqs.send(new SendMessageCommand({ QueueUrl: res.dlqUrl, MessageBody: JSON.stringify(l) }));
+      }
       expect(left.map((l) => l.code).sort()).toEqual([
         'INVALID_JSON',
         'PAYLOAD_TOO_LARGE',
@@ -373,6 +376,26 @@ describe('accounting: every message is stored exactly once or dead-lettered with
       const view = timestreamView(await timestreamRecords(moto));
       expect(view.records.some((x) => x.Dimensions.some((d) => d.Value === 'dev-9'))).toBe(true);
       expect(view.conflicts).toEqual([]);
+    });
+
+    it('--function reads the configuration (and the queue) from the deployed ingest function', async () => {
+      const saved = { ...process.env };
+      for (const k of Object.keys(res.env)) delete process.env[k];
+      const { LambdaClient } = await import('@aws-sdk/client-lambda');
+      const asked: unknown[] = [];
+      const spy = vi.spyOn(LambdaClient.prototype, 'send').mockImplementation(async (cmd: unknown) => {
+        asked.push((cmd as { input: unknown }).input);
+        return { Environment: { Variables: res.env } } as never;
+      });
+      try {
+        const r = await replay(['--function', 'fleetwire-ingest', '--wait', '0']);
+        expect(asked).toEqual([{ FunctionName: 'fleetwire-ingest' }]);
+        expect(r.summary).toMatchObject({ replayed: 4, succeeded: 0, failedAgain: 4 });
+        expect(r.status).toBe(2);
+      } finally {
+        spy.mockRestore();
+        Object.assign(process.env, saved);
+      }
     });
 
     it('replays Lambda on-failure records and IoT rule error actions once the fault is gone', async () => {
