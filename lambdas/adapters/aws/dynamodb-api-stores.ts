@@ -1,7 +1,7 @@
 /**
  * The API's stores on one DynamoDB table ("API data", lib/api-construct.ts `ApiDataTable`): tracked
  * commands, the file catalog, API keys and the system-event log. Generic keys `pk`/`sk` with two generic
- * GSIs (`g1`: per device, `g2`: per tenant) keep it one table with one set of alarms and backups.
+ * GSIs (`byDevice` on g1pk/g1sk, `byTenant` on g2pk/g2sk) keep it one table with one set of alarms and backups.
  *
  * | item    | pk                         | sk        | g1pk / g1sk                      | g2pk / g2sk          |
  * |---------|----------------------------|-----------|----------------------------------|----------------------|
@@ -38,10 +38,10 @@ import type { FileCatalog, FileKind, FileRecord } from '../../ports/file-catalog
 export const API_TABLE_KEYS = Object.freeze({
   partitionKey: 'pk',
   sortKey: 'sk',
-  deviceIndex: 'g1',
+  deviceIndex: 'byDevice',
   deviceIndexPartitionKey: 'g1pk',
   deviceIndexSortKey: 'g1sk',
-  tenantIndex: 'g2',
+  tenantIndex: 'byTenant',
   tenantIndexPartitionKey: 'g2pk',
   tenantIndexSortKey: 'g2sk',
   ttl: 'ttl',
@@ -159,7 +159,7 @@ export class DynamoDbApiStores {
 
   /** Query one partition newest first, applying an optional filter, filling up to `limit` items. */
   private async page<T>(
-    index: 'g1' | 'g2' | undefined,
+    index: string | undefined,
     partitionAttr: string,
     partitionValue: string,
     limit: number,
@@ -233,7 +233,7 @@ export class DynamoDbApiStores {
       : {};
     return opts.deviceId
       ? this.page<CommandRecord>(
-          'g1',
+          K.deviceIndex,
           K.deviceIndexPartitionKey,
           `CMDD#${tenant}#${opts.deviceId}`,
           opts.limit,
@@ -241,7 +241,7 @@ export class DynamoDbApiStores {
           filter,
         )
       : this.page<CommandRecord>(
-          'g2',
+          K.tenantIndex,
           K.tenantIndexPartitionKey,
           `CMDT#${tenant}`,
           opts.limit,
@@ -315,7 +315,7 @@ export class DynamoDbApiStores {
       get: (tenant, fileId) => this.getItem<FileRecord>(`FILE#${tenant}#${fileId}`),
       list: (tenant, opts: { kind?: FileKind; limit: number; cursor?: string }) =>
         this.page<FileRecord>(
-          'g2',
+          K.tenantIndex,
           K.tenantIndexPartitionKey,
           `FILES#${tenant}`,
           opts.limit,
@@ -340,7 +340,13 @@ export class DynamoDbApiStores {
         ),
       getById: (keyId) => this.getItem<ApiKeyRecord>(`KEY#${keyId}`),
       list: (tenant, opts) =>
-        this.page<ApiKeyRecord>('g2', K.tenantIndexPartitionKey, `KEYS#${tenant}`, opts.limit, opts.cursor),
+        this.page<ApiKeyRecord>(
+          K.tenantIndex,
+          K.tenantIndexPartitionKey,
+          `KEYS#${tenant}`,
+          opts.limit,
+          opts.cursor,
+        ),
       revoke: async (tenant, keyId, at) => {
         try {
           await this.doc.send(
@@ -406,7 +412,7 @@ export class DynamoDbApiStores {
             : undefined;
         return opts.deviceId
           ? this.page<LoggedEvent>(
-              'g1',
+              K.deviceIndex,
               K.deviceIndexPartitionKey,
               `EVTD#${tenant}#${opts.deviceId}`,
               opts.limit,
