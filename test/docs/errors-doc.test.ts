@@ -6,7 +6,7 @@ import { ERROR_CODES } from '../../lambdas/core/errors.js';
 
 const doc = readFileSync(join(import.meta.dirname, '../../docs/errors.md'), 'utf8');
 /** Codes documented as the first cell of a table row: | `CODE` | … */
-const documented = new Set([...doc.matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]));
+const documented = new Set([...doc.matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1] as string));
 
 describe('docs/errors.md', () => {
   it('documents every error code in ERROR_CODES', () => {
