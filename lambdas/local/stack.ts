@@ -24,6 +24,7 @@ import { apiKeyAuthenticator } from '../api/auth.js';
 import type { ApiLogger, DbcCheck } from '../api/deps.js';
 import { timeOrderedId } from '../api/ids.js';
 import { type Api, createApi, MAX_BODY_BYTES } from '../api/router.js';
+import { alertRoutes } from '../api/routes/alerts.js';
 import { framesToPoints, loadCompiledDbc, parseDbc } from '../core/dbc/index.js';
 import type { CompiledDbc } from '../core/dbc/types.js';
 import { FILE_PREFIXES } from '../core/deployment-contract.js';
@@ -68,6 +69,10 @@ export interface LocalStackOptions {
   router?: RuleRouterOptions;
   /** Alert sweep period, ms (stale-channel timeouts, re-notification). @default 60000 */
   alertSweepMs?: number;
+  /** POST every alert notification here as JSON (`FLEETWIRE_ALERT_WEBHOOK`). @default none */
+  alertWebhookUrl?: string;
+  /** HMAC key for the webhook's `x-fleetwire-signature` header. @default none (unsigned) */
+  alertWebhookSecret?: string;
   /** Clock, epoch ms. @default Date.now */
   now?: () => number;
 }
@@ -226,6 +231,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       print: (line) => log.info('alert', line),
       log: { warn: (m) => log.warn('alert', m) },
       clock: now,
+      ...(opts.alertWebhookUrl ? { webhookUrl: opts.alertWebhookUrl } : {}),
+      ...(opts.alertWebhookSecret ? { webhookSecret: opts.alertWebhookSecret } : {}),
     });
     const ingest = new IngestService({
       registry,
@@ -322,25 +329,28 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     cleanups.push(() => http.close());
     httpPort = http.port;
     const apiUrl = `http://${urlHost(publicHost)}:${httpPort}`;
-    api = createApi({
-      authenticator: apiKeyAuthenticator(adapters.apiKeys, now),
-      registry,
-      identity: adapters.identity,
-      telemetry: adapters.telemetry,
-      commands: adapters.commands,
-      publisher: adapters.publisher,
-      files,
-      catalog: adapters.catalog,
-      events,
-      eventSink: events,
-      apiKeys: adapters.apiKeys,
-      topicConfig,
-      checkDbc,
-      clock: now,
-      logger: apiLogger,
-      validateResponses: true,
-      publicUrl: apiUrl,
-    });
+    api = createApi(
+      {
+        authenticator: apiKeyAuthenticator(adapters.apiKeys, now),
+        registry,
+        identity: adapters.identity,
+        telemetry: adapters.telemetry,
+        commands: adapters.commands,
+        publisher: adapters.publisher,
+        files,
+        catalog: adapters.catalog,
+        events,
+        eventSink: events,
+        apiKeys: adapters.apiKeys,
+        topicConfig,
+        checkDbc,
+        clock: now,
+        logger: apiLogger,
+        validateResponses: true,
+        publicUrl: apiUrl,
+      },
+      alertRoutes({ alerts }),
+    );
 
     const config: LocalConfig = {
       apiUrl,

@@ -5,7 +5,7 @@
 import type { ApiKeyRecord, ApiKeyStore, ApiRole } from '../../ports/api-keys.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
 import { AlreadyExistsError, isUniqueViolation } from './errors.js';
-import type { Db } from './sqlite.js';
+import { type Db, stmt } from './sqlite.js';
 
 interface Row {
   key_id: string;
@@ -39,21 +39,20 @@ export class SqliteApiKeyStore implements ApiKeyStore {
   /** Store a key record; {@link AlreadyExistsError} (`API_KEY_EXISTS`) on a duplicate id. */
   async create(record: ApiKeyRecord): Promise<void> {
     try {
-      this.db
-        .prepare(
-          `INSERT INTO api_keys (key_id, tenant, key_hash, role, name, created_at, expires_at, revoked_at)
+      stmt(
+        this.db,
+        `INSERT INTO api_keys (key_id, tenant, key_hash, role, name, created_at, expires_at, revoked_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          record.keyId,
-          record.tenant,
-          record.keyHash,
-          record.role,
-          record.name ?? null,
-          record.createdAt,
-          record.expiresAt ?? null,
-          record.revokedAt ?? null,
-        );
+      ).run(
+        record.keyId,
+        record.tenant,
+        record.keyHash,
+        record.role,
+        record.name ?? null,
+        record.createdAt,
+        record.expiresAt ?? null,
+        record.revokedAt ?? null,
+      );
     } catch (e) {
       if (isUniqueViolation(e)) throw new AlreadyExistsError('API_KEY_EXISTS', 'API key id exists');
       throw e;
@@ -62,7 +61,7 @@ export class SqliteApiKeyStore implements ApiKeyStore {
 
   /** A key by id, any tenant. */
   async getById(keyId: string): Promise<ApiKeyRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE key_id = ?').get(keyId) as Row | undefined;
+    const row = stmt(this.db, 'SELECT * FROM api_keys WHERE key_id = ?').get(keyId) as Row | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -73,9 +72,10 @@ export class SqliteApiKeyStore implements ApiKeyStore {
   ): Promise<{ items: ApiKeyRecord[]; next?: string }> {
     const limit = clampLimit(opts.limit);
     const after = decodeCursor(opts.cursor, { k: 's' })?.k ?? '';
-    const rows = this.db
-      .prepare('SELECT * FROM api_keys WHERE tenant = ? AND key_id > ? ORDER BY key_id LIMIT ?')
-      .all(tenant, after, limit + 1) as Row[];
+    const rows = stmt(
+      this.db,
+      'SELECT * FROM api_keys WHERE tenant = ? AND key_id > ? ORDER BY key_id LIMIT ?',
+    ).all(tenant, after, limit + 1) as Row[];
     const items = rows.slice(0, limit).map(toRecord);
     const last = rows[limit - 1];
     return rows.length > limit && last ? { items, next: encodeCursor({ k: last.key_id }) } : { items };
@@ -83,9 +83,10 @@ export class SqliteApiKeyStore implements ApiKeyStore {
 
   /** Mark a key revoked (first revocation time wins). */
   async revoke(tenant: string, keyId: string, at: number): Promise<boolean> {
-    const res = this.db
-      .prepare('UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE tenant = ? AND key_id = ?')
-      .run(at, tenant, keyId);
+    const res = stmt(
+      this.db,
+      'UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE tenant = ? AND key_id = ?',
+    ).run(at, tenant, keyId);
     return res.changes > 0;
   }
 }

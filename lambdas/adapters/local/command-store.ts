@@ -6,7 +6,7 @@
 import type { CommandRecord, CommandStatus, CommandStore } from '../../ports/commands.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
 import { AlreadyExistsError, isUniqueViolation } from './errors.js';
-import type { Db } from './sqlite.js';
+import { type Db, stmt } from './sqlite.js';
 
 interface Row {
   record: string;
@@ -21,11 +21,10 @@ export class SqliteCommandStore implements CommandStore {
   /** Create a command; {@link AlreadyExistsError} (`COMMAND_EXISTS`) when the id is taken in the tenant. */
   async create(cmd: CommandRecord): Promise<void> {
     try {
-      this.db
-        .prepare(
-          'INSERT INTO commands (tenant, command_id, device_id, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(cmd.tenant, cmd.commandId, cmd.deviceId, cmd.status, cmd.createdAt, JSON.stringify(cmd));
+      stmt(
+        this.db,
+        'INSERT INTO commands (tenant, command_id, device_id, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(cmd.tenant, cmd.commandId, cmd.deviceId, cmd.status, cmd.createdAt, JSON.stringify(cmd));
     } catch (e) {
       if (isUniqueViolation(e))
         throw new AlreadyExistsError('COMMAND_EXISTS', `Command "${cmd.commandId}" exists`);
@@ -35,9 +34,10 @@ export class SqliteCommandStore implements CommandStore {
 
   /** One command of a tenant. */
   async get(tenant: string, commandId: string): Promise<CommandRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT record FROM commands WHERE tenant = ? AND command_id = ?')
-      .get(tenant, commandId) as Row | undefined;
+    const row = stmt(this.db, 'SELECT record FROM commands WHERE tenant = ? AND command_id = ?').get(
+      tenant,
+      commandId,
+    ) as Row | undefined;
     return row ? (JSON.parse(row.record) as CommandRecord) : undefined;
   }
 
@@ -63,12 +63,11 @@ export class SqliteCommandStore implements CommandStore {
       params.c = pos.c;
       params.i = pos.i;
     }
-    const rows = this.db
-      .prepare(
-        `SELECT record, created_at, command_id FROM commands WHERE ${where.join(' AND ')}
+    const rows = stmt(
+      this.db,
+      `SELECT record, created_at, command_id FROM commands WHERE ${where.join(' AND ')}
          ORDER BY created_at DESC, command_id DESC LIMIT @lim`,
-      )
-      .all(params) as Row[];
+    ).all(params) as Row[];
     const items = rows.slice(0, limit).map((r) => JSON.parse(r.record) as CommandRecord);
     const last = rows[limit - 1];
     return rows.length > limit && last
@@ -86,9 +85,10 @@ export class SqliteCommandStore implements CommandStore {
     result?: Record<string, unknown>,
   ): Promise<CommandRecord | undefined> {
     const run = this.db.transaction((): CommandRecord | undefined => {
-      const row = this.db
-        .prepare('SELECT record FROM commands WHERE tenant = ? AND command_id = ?')
-        .get(tenant, commandId) as Row | undefined;
+      const row = stmt(this.db, 'SELECT record FROM commands WHERE tenant = ? AND command_id = ?').get(
+        tenant,
+        commandId,
+      ) as Row | undefined;
       if (!row) return undefined;
       const cmd = JSON.parse(row.record) as CommandRecord;
       if (!from.includes(cmd.status)) return undefined;
@@ -97,11 +97,10 @@ export class SqliteCommandStore implements CommandStore {
       cmd.updatedAt = at;
       if (result !== undefined) cmd.result = result;
       cmd.history = [...cmd.history, { status, at }];
-      const res = this.db
-        .prepare(
-          'UPDATE commands SET status = ?, record = ? WHERE tenant = ? AND command_id = ? AND status = ?',
-        )
-        .run(status, JSON.stringify(cmd), tenant, commandId, previous);
+      const res = stmt(
+        this.db,
+        'UPDATE commands SET status = ?, record = ? WHERE tenant = ? AND command_id = ? AND status = ?',
+      ).run(status, JSON.stringify(cmd), tenant, commandId, previous);
       return res.changes === 1 ? cmd : undefined;
     });
     return run.immediate();

@@ -6,7 +6,7 @@
  */
 import type { DeadLetter, DeadLetterSink } from '../../ports/dead-letters.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
-import type { Db } from './sqlite.js';
+import { type Db, stmt } from './sqlite.js';
 
 /** State of a stored dead letter. */
 export type DeadLetterStatus = 'pending' | 'replayed' | 'discarded';
@@ -61,21 +61,20 @@ export class SqliteDeadLetterStore implements DeadLetterSink {
 
   /** Store a dead letter. */
   async send(letter: DeadLetter): Promise<void> {
-    const res = this.db
-      .prepare(
-        `INSERT INTO dead_letters (received_at, code, reason, topic, client_id, tenant, payload, rejected)
+    const res = stmt(
+      this.db,
+      `INSERT INTO dead_letters (received_at, code, reason, topic, client_id, tenant, payload, rejected)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        letter.receivedAt,
-        letter.code,
-        letter.reason,
-        letter.topic ?? null,
-        letter.clientId ?? null,
-        letter.tenant ?? null,
-        Buffer.from(letter.payloadBase64, 'base64'),
-        letter.rejected ? JSON.stringify(letter.rejected) : null,
-      );
+    ).run(
+      letter.receivedAt,
+      letter.code,
+      letter.reason,
+      letter.topic ?? null,
+      letter.clientId ?? null,
+      letter.tenant ?? null,
+      Buffer.from(letter.payloadBase64, 'base64'),
+      letter.rejected ? JSON.stringify(letter.rejected) : null,
+    );
     try {
       this.onLetter?.({ ...letter, id: Number(res.lastInsertRowid) });
     } catch {
@@ -100,9 +99,10 @@ export class SqliteDeadLetterStore implements DeadLetterSink {
       where.push('tenant = @tenant');
       params.tenant = opts.tenant;
     }
-    const rows = this.db
-      .prepare(`SELECT * FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY id LIMIT @lim`)
-      .all(params) as Row[];
+    const rows = stmt(
+      this.db,
+      `SELECT * FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY id LIMIT @lim`,
+    ).all(params) as Row[];
     const items = rows.slice(0, limit).map(toLetter);
     const last = rows[limit - 1];
     return rows.length > limit && last ? { items, next: encodeCursor({ i: last.id }) } : { items };
@@ -110,14 +110,14 @@ export class SqliteDeadLetterStore implements DeadLetterSink {
 
   /** One dead letter by id. */
   get(id: number): StoredDeadLetter | undefined {
-    const row = this.db.prepare('SELECT * FROM dead_letters WHERE id = ?').get(id) as Row | undefined;
+    const row = stmt(this.db, 'SELECT * FROM dead_letters WHERE id = ?').get(id) as Row | undefined;
     return row ? toLetter(row) : undefined;
   }
 
   /** Count by status (for the console summary and health checks). */
   counts(): Record<DeadLetterStatus, number> {
     const out: Record<DeadLetterStatus, number> = { pending: 0, replayed: 0, discarded: 0 };
-    const rows = this.db.prepare('SELECT status, count(*) AS n FROM dead_letters GROUP BY status').all() as {
+    const rows = stmt(this.db, 'SELECT status, count(*) AS n FROM dead_letters GROUP BY status').all() as {
       status: DeadLetterStatus;
       n: number;
     }[];
@@ -127,16 +127,15 @@ export class SqliteDeadLetterStore implements DeadLetterSink {
 
   /** Record a replay attempt; `succeeded` marks the letter replayed. */
   markReplayed(id: number, at: number, succeeded: boolean): void {
-    this.db
-      .prepare(
-        `UPDATE dead_letters SET replays = replays + 1, replayed_at = ?,
+    stmt(
+      this.db,
+      `UPDATE dead_letters SET replays = replays + 1, replayed_at = ?,
          status = CASE WHEN ? THEN 'replayed' ELSE status END WHERE id = ?`,
-      )
-      .run(at, succeeded ? 1 : 0, id);
+    ).run(at, succeeded ? 1 : 0, id);
   }
 
   /** Mark a letter discarded (kept for audit, no longer pending). */
   discard(id: number): boolean {
-    return this.db.prepare(`UPDATE dead_letters SET status = 'discarded' WHERE id = ?`).run(id).changes > 0;
+    return stmt(this.db, `UPDATE dead_letters SET status = 'discarded' WHERE id = ?`).run(id).changes > 0;
   }
 }

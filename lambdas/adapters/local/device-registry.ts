@@ -6,7 +6,7 @@
 import type { DevicePage, DeviceRecord, DeviceRegistry } from '../../ports/device-registry.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
 import { AlreadyExistsError, isUniqueViolation, NotFoundError } from './errors.js';
-import type { Db } from './sqlite.js';
+import { type Db, stmt } from './sqlite.js';
 
 interface Row {
   record: string;
@@ -25,7 +25,7 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
 
   /** Look a device up by thing name, any tenant. */
   async getByThing(deviceId: string): Promise<DeviceRecord | undefined> {
-    const row = this.db.prepare('SELECT record FROM devices WHERE device_id = ?').get(deviceId) as
+    const row = stmt(this.db, 'SELECT record FROM devices WHERE device_id = ?').get(deviceId) as
       | Row
       | undefined;
     return row ? toRecord(row) : undefined;
@@ -33,9 +33,10 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
 
   /** Look a device up within a tenant. */
   async get(tenant: string, deviceId: string): Promise<DeviceRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT record FROM devices WHERE tenant = ? AND device_id = ?')
-      .get(tenant, deviceId) as Row | undefined;
+    const row = stmt(this.db, 'SELECT record FROM devices WHERE tenant = ? AND device_id = ?').get(
+      tenant,
+      deviceId,
+    ) as Row | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -43,11 +44,10 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
   async list(tenant: string, opts: { limit: number; cursor?: string }): Promise<DevicePage> {
     const limit = clampLimit(opts.limit);
     const after = decodeCursor(opts.cursor, { d: 's' })?.d ?? '';
-    const rows = this.db
-      .prepare(
-        'SELECT device_id, record FROM devices WHERE tenant = ? AND device_id > ? ORDER BY device_id LIMIT ?',
-      )
-      .all(tenant, after, limit + 1) as (Row & { device_id: string })[];
+    const rows = stmt(
+      this.db,
+      'SELECT device_id, record FROM devices WHERE tenant = ? AND device_id > ? ORDER BY device_id LIMIT ?',
+    ).all(tenant, after, limit + 1) as (Row & { device_id: string })[];
     const items = rows.slice(0, limit).map(toRecord);
     const page: DevicePage = { items };
     if (rows.length > limit) page.next = encodeCursor({ d: rows[limit - 1]?.device_id ?? '' });
@@ -57,9 +57,10 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
   /** Create a device; {@link AlreadyExistsError} (`DEVICE_EXISTS`) when the thing name is taken anywhere. */
   async create(record: DeviceRecord): Promise<void> {
     try {
-      this.db
-        .prepare('INSERT INTO devices (device_id, tenant, status, created_at, record) VALUES (?, ?, ?, ?, ?)')
-        .run(record.deviceId, record.tenant, record.status, record.createdAt, JSON.stringify(record));
+      stmt(
+        this.db,
+        'INSERT INTO devices (device_id, tenant, status, created_at, record) VALUES (?, ?, ?, ?, ?)',
+      ).run(record.deviceId, record.tenant, record.status, record.createdAt, JSON.stringify(record));
     } catch (e) {
       if (isUniqueViolation(e)) {
         throw new AlreadyExistsError('DEVICE_EXISTS', `Device "${record.deviceId}" is already registered`);
@@ -70,9 +71,10 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
 
   /** Replace a device record of the same tenant; {@link NotFoundError} (`DEVICE_NOT_FOUND`) otherwise. */
   async put(record: DeviceRecord): Promise<void> {
-    const res = this.db
-      .prepare('UPDATE devices SET status = ?, record = ? WHERE tenant = ? AND device_id = ?')
-      .run(record.status, JSON.stringify(record), record.tenant, record.deviceId);
+    const res = stmt(
+      this.db,
+      'UPDATE devices SET status = ?, record = ? WHERE tenant = ? AND device_id = ?',
+    ).run(record.status, JSON.stringify(record), record.tenant, record.deviceId);
     if (res.changes === 0)
       throw new NotFoundError('DEVICE_NOT_FOUND', `Device "${record.deviceId}" not found`);
   }
@@ -80,19 +82,18 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
   /** Remove a device of a tenant. */
   async delete(tenant: string, deviceId: string): Promise<boolean> {
     return (
-      this.db.prepare('DELETE FROM devices WHERE tenant = ? AND device_id = ?').run(tenant, deviceId)
-        .changes > 0
+      stmt(this.db, 'DELETE FROM devices WHERE tenant = ? AND device_id = ?').run(tenant, deviceId).changes >
+      0
     );
   }
 
   /** Move `lastSeen` forward only. */
   async touch(deviceId: string, seenAt: number): Promise<void> {
-    this.db
-      .prepare(
-        `UPDATE devices SET record = json_set(record, '$.lastSeen', ?)
+    stmt(
+      this.db,
+      `UPDATE devices SET record = json_set(record, '$.lastSeen', ?)
          WHERE device_id = ? AND coalesce(json_extract(record, '$.lastSeen'), -1) < ?`,
-      )
-      .run(seenAt, deviceId, seenAt);
+    ).run(seenAt, deviceId, seenAt);
   }
 
   /**
@@ -100,8 +101,9 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
    * lifecycle events feed on AWS). Not part of the port: only the broker calls it.
    */
   setConnected(deviceId: string, connected: boolean): void {
-    this.db
-      .prepare(`UPDATE devices SET record = json_set(record, '$.connected', json(?)) WHERE device_id = ?`)
-      .run(connected ? 'true' : 'false', deviceId);
+    stmt(
+      this.db,
+      `UPDATE devices SET record = json_set(record, '$.connected', json(?)) WHERE device_id = ?`,
+    ).run(connected ? 'true' : 'false', deviceId);
   }
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventLog, LoggedEvent } from '../../ports/event-log.js';
 import type { EventSink, SystemEvent } from '../../ports/event-sink.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
-import type { Db } from './sqlite.js';
+import { type Db, stmt } from './sqlite.js';
 
 interface Row {
   seq: number;
@@ -101,9 +101,10 @@ export class SqliteEventLog implements EventSink, EventLog {
       where.push('seq < @seq');
       params.seq = pos.s;
     }
-    const rows = this.db
-      .prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @lim`)
-      .all(params) as Row[];
+    const rows = stmt(
+      this.db,
+      `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @lim`,
+    ).all(params) as Row[];
     const items = rows.slice(0, limit).map(toEvent);
     const last = rows[limit - 1];
     return rows.length > limit && last ? { items, next: encodeCursor({ s: last.seq }) } : { items };

@@ -4,7 +4,7 @@
 import type { FileCatalog, FileKind, FileRecord } from '../../ports/file-catalog.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
 import { AlreadyExistsError, isUniqueViolation, NotFoundError } from './errors.js';
-import type { Db } from './sqlite.js';
+import { type Db, stmt } from './sqlite.js';
 
 interface Row {
   record: string;
@@ -19,9 +19,10 @@ export class SqliteFileCatalog implements FileCatalog {
   /** Create a record; {@link AlreadyExistsError} (`FILE_EXISTS`) when the id is taken in the tenant. */
   async create(record: FileRecord): Promise<void> {
     try {
-      this.db
-        .prepare('INSERT INTO files (tenant, file_id, kind, created_at, record) VALUES (?, ?, ?, ?, ?)')
-        .run(record.tenant, record.fileId, record.kind, record.createdAt, JSON.stringify(record));
+      stmt(
+        this.db,
+        'INSERT INTO files (tenant, file_id, kind, created_at, record) VALUES (?, ?, ?, ?, ?)',
+      ).run(record.tenant, record.fileId, record.kind, record.createdAt, JSON.stringify(record));
     } catch (e) {
       if (isUniqueViolation(e)) throw new AlreadyExistsError('FILE_EXISTS', `File "${record.fileId}" exists`);
       throw e;
@@ -30,9 +31,10 @@ export class SqliteFileCatalog implements FileCatalog {
 
   /** One file of a tenant. */
   async get(tenant: string, fileId: string): Promise<FileRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT record FROM files WHERE tenant = ? AND file_id = ?')
-      .get(tenant, fileId) as Row | undefined;
+    const row = stmt(this.db, 'SELECT record FROM files WHERE tenant = ? AND file_id = ?').get(
+      tenant,
+      fileId,
+    ) as Row | undefined;
     return row ? (JSON.parse(row.record) as FileRecord) : undefined;
   }
 
@@ -54,12 +56,11 @@ export class SqliteFileCatalog implements FileCatalog {
       params.c = pos.c;
       params.i = pos.i;
     }
-    const rows = this.db
-      .prepare(
-        `SELECT record, created_at, file_id FROM files WHERE ${where.join(' AND ')}
+    const rows = stmt(
+      this.db,
+      `SELECT record, created_at, file_id FROM files WHERE ${where.join(' AND ')}
          ORDER BY created_at DESC, file_id DESC LIMIT @lim`,
-      )
-      .all(params) as Row[];
+    ).all(params) as Row[];
     const items = rows.slice(0, limit).map((r) => JSON.parse(r.record) as FileRecord);
     const last = rows[limit - 1];
     return rows.length > limit && last
@@ -69,9 +70,12 @@ export class SqliteFileCatalog implements FileCatalog {
 
   /** Replace a record of the same tenant; {@link NotFoundError} (`FILE_NOT_FOUND`) otherwise. */
   async put(record: FileRecord): Promise<void> {
-    const res = this.db
-      .prepare('UPDATE files SET kind = ?, record = ? WHERE tenant = ? AND file_id = ?')
-      .run(record.kind, JSON.stringify(record), record.tenant, record.fileId);
+    const res = stmt(this.db, 'UPDATE files SET kind = ?, record = ? WHERE tenant = ? AND file_id = ?').run(
+      record.kind,
+      JSON.stringify(record),
+      record.tenant,
+      record.fileId,
+    );
     if (res.changes === 0) throw new NotFoundError('FILE_NOT_FOUND', `File "${record.fileId}" not found`);
   }
 }

@@ -8,7 +8,7 @@
 import { THING_NAME_PATTERN } from '../../core/topics.js';
 import type { LocalCa } from '../../local/pki/local-ca.js';
 import type { IdentityProvider, IssuedIdentity } from '../../ports/identity-provider.js';
-import type { Db } from './sqlite.js';
+import { type Db, stmt } from './sqlite.js';
 
 /** A certificate as the broker needs to see it. */
 export interface CertificateEntry {
@@ -62,20 +62,19 @@ export class LocalIdentityProvider implements IdentityProvider {
   ): Promise<IssuedIdentity> {
     if (!THING_NAME_PATTERN.test(deviceId)) throw new Error(`"${deviceId}" is not a valid thing name`);
     const cert = this.ca.issueDevice(deviceId, opts.csrPem);
-    this.db
-      .prepare(
-        `INSERT INTO certificates (fingerprint, device_id, tenant, serial, status, issued_at, not_after, pem)
+    stmt(
+      this.db,
+      `INSERT INTO certificates (fingerprint, device_id, tenant, serial, status, issued_at, not_after, pem)
          VALUES (?, ?, ?, ?, 'active', ?, ?, ?)`,
-      )
-      .run(
-        cert.fingerprint,
-        deviceId,
-        opts.attributes?.tenant ?? null,
-        cert.serialHex,
-        this.now(),
-        cert.notAfter.getTime(),
-        cert.pem,
-      );
+    ).run(
+      cert.fingerprint,
+      deviceId,
+      opts.attributes?.tenant ?? null,
+      cert.serialHex,
+      this.now(),
+      cert.notAfter.getTime(),
+      cert.pem,
+    );
     const issued: IssuedIdentity = {
       certificateId: cert.fingerprint,
       fingerprint: cert.fingerprint,
@@ -88,19 +87,20 @@ export class LocalIdentityProvider implements IdentityProvider {
 
   /** Revoke one certificate of a device (idempotent). */
   async revoke(deviceId: string, certificateId: string): Promise<void> {
-    const res = this.db
-      .prepare(
-        `UPDATE certificates SET status = 'revoked', revoked_at = ?
+    const res = stmt(
+      this.db,
+      `UPDATE certificates SET status = 'revoked', revoked_at = ?
          WHERE fingerprint = ? AND device_id = ? AND status = 'active'`,
-      )
-      .run(this.now(), certificateId, deviceId);
+    ).run(this.now(), certificateId, deviceId);
     if (res.changes > 0) this.opts.onRevoke?.(deviceId, certificateId);
   }
 
   /** Revoke every certificate still active for the device (there are no separate things locally). */
   async removeThing(deviceId: string): Promise<void> {
-    const active = this.db
-      .prepare(`SELECT fingerprint FROM certificates WHERE device_id = ? AND status = 'active'`)
+    const active = stmt(
+      this.db,
+      `SELECT fingerprint FROM certificates WHERE device_id = ? AND status = 'active'`,
+    )
       .pluck()
       .all(deviceId) as string[];
     for (const fp of active) await this.revoke(deviceId, fp);
@@ -113,7 +113,7 @@ export class LocalIdentityProvider implements IdentityProvider {
 
   /** A certificate by fingerprint (the broker's authentication lookup). */
   certificate(fingerprint: string): CertificateEntry | undefined {
-    const r = this.db.prepare('SELECT * FROM certificates WHERE fingerprint = ?').get(fingerprint) as
+    const r = stmt(this.db, 'SELECT * FROM certificates WHERE fingerprint = ?').get(fingerprint) as
       | Row
       | undefined;
     if (!r) return undefined;

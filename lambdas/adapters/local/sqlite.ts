@@ -182,3 +182,26 @@ export function setMeta(db: Db, key: string, value: string): void {
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   ).run(key, value);
 }
+
+const statementCache = new WeakMap<Db, Map<string, Database.Statement>>();
+/** Most distinct statements kept prepared per database (dynamic `IN (…)` lists vary in length). */
+const MAX_CACHED_STATEMENTS = 500;
+
+/**
+ * A prepared statement for `sql`, prepared once per database and reused: preparing costs more than
+ * running a small statement, and the stores run the same few statements for every message.
+ */
+export function stmt(db: Db, sql: string): Database.Statement {
+  let cache = statementCache.get(db);
+  if (!cache) {
+    cache = new Map();
+    statementCache.set(db, cache);
+  }
+  let s = cache.get(sql);
+  if (!s) {
+    if (cache.size >= MAX_CACHED_STATEMENTS) cache.clear();
+    s = db.prepare(sql);
+    cache.set(sql, s);
+  }
+  return s;
+}

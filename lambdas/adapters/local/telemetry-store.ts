@@ -18,7 +18,7 @@ import type {
   WriteOutcome,
 } from '../../ports/telemetry-store.js';
 import { CursorError, clampLimit, decodeCursor, encodeCursor } from './cursor.js';
-import type { Db } from './sqlite.js';
+import { type Db, stmt } from './sqlite.js';
 
 /** Largest page a query returns, whatever the caller asks. */
 export const MAX_QUERY_ROWS = 10_000;
@@ -176,18 +176,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
     signature: string,
   ): TelemetryPage {
     const where = `tenant = @tenant AND device = @device AND time >= @from AND time < @to${fieldSql}`;
-    const times = this.db
-      .prepare(`SELECT DISTINCT time FROM telemetry WHERE ${where} ORDER BY time LIMIT @lim`)
+    const times = stmt(this.db, `SELECT DISTINCT time FROM telemetry WHERE ${where} ORDER BY time LIMIT @lim`)
       .pluck()
       .all({ ...params, lim: limit + 1 }) as number[];
     if (times.length === 0) return { points: [] };
     const more = times.length > limit;
     const last = times[Math.min(times.length, limit) - 1] as number;
-    const rows = this.db
-      .prepare(
-        `SELECT time, field, vtype, num, str FROM telemetry WHERE ${where} AND time <= @last ORDER BY time, field`,
-      )
-      .all({ ...params, last }) as (StoredValue & { time: number; field: string })[];
+    const rows = stmt(
+      this.db,
+      `SELECT time, field, vtype, num, str FROM telemetry WHERE ${where} AND time <= @last ORDER BY time, field`,
+    ).all({ ...params, last }) as (StoredValue & { time: number; field: string })[];
     const page: TelemetryPage = { points: groupRows(rows, (r) => r.time, decodeValue) };
     if (more) page.next = encodeCursor({ k: signature, t: last });
     return page;
@@ -206,8 +204,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const where = `tenant = @tenant AND device = @device AND time >= @from AND time < @to${fieldSql}${
       numericOnly ? " AND vtype = 'n'" : ''
     }`;
-    const buckets = this.db
-      .prepare(`SELECT DISTINCT ${bucket} AS b FROM telemetry WHERE ${where} ORDER BY b LIMIT @lim`)
+    const buckets = stmt(
+      this.db,
+      `SELECT DISTINCT ${bucket} AS b FROM telemetry WHERE ${where} ORDER BY b LIMIT @lim`,
+    )
       .pluck()
       .all({ ...params, lim: limit + 1 }) as number[];
     if (buckets.length === 0) return { points: [] };
@@ -218,23 +218,21 @@ export class SqliteTelemetryStore implements TelemetryStore {
     let rows: { b: number; field: string; value: FieldValue }[];
     if (agg === 'last') {
       // SQLite takes the bare columns of an aggregate query from the row that produced max().
-      const raw = this.db
-        .prepare(
-          `SELECT ${bucket} AS b, field, max(time) AS t, vtype, num, str FROM telemetry
+      const raw = stmt(
+        this.db,
+        `SELECT ${bucket} AS b, field, max(time) AS t, vtype, num, str FROM telemetry
            WHERE ${whereRange} GROUP BY b, field ORDER BY b, field`,
-        )
-        .all(range) as (StoredValue & { b: number; field: string })[];
+      ).all(range) as (StoredValue & { b: number; field: string })[];
       rows = raw.map((r) => ({ b: r.b, field: r.field, value: decodeValue(r) }));
     } else {
       const fn = { avg: 'avg(num)', min: 'min(num)', max: 'max(num)', sum: 'sum(num)', count: 'count(*)' }[
         agg
       ];
-      rows = this.db
-        .prepare(
-          `SELECT ${bucket} AS b, field, ${fn} AS value FROM telemetry
+      rows = stmt(
+        this.db,
+        `SELECT ${bucket} AS b, field, ${fn} AS value FROM telemetry
            WHERE ${whereRange} GROUP BY b, field ORDER BY b, field`,
-        )
-        .all(range) as { b: number; field: string; value: number }[];
+      ).all(range) as { b: number; field: string; value: number }[];
     }
     const page: TelemetryPage = {
       points: groupRows(
@@ -259,12 +257,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
       params[`f${i}`] = f;
     });
     const fieldSql = names === undefined ? '' : ` AND field IN (${names.map((_, i) => `@f${i}`).join(', ')})`;
-    const rows = this.db
-      .prepare(
-        `SELECT field, time, vtype, num, str FROM telemetry_latest
+    const rows = stmt(
+      this.db,
+      `SELECT field, time, vtype, num, str FROM telemetry_latest
          WHERE tenant = @tenant AND device = @device${fieldSql} ORDER BY field`,
-      )
-      .all(params) as (StoredValue & { field: string; time: number })[];
+    ).all(params) as (StoredValue & { field: string; time: number })[];
     return rows.map((r) => ({ field: r.field, time: r.time, value: decodeValue(r) }));
   }
 }

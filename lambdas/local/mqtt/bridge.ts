@@ -87,6 +87,7 @@ export class MqttBridge extends Duplex {
   private readonly maxPacketBytes: number;
   private readonly closeGraceMs: number;
   private outbound: Buffer[] = [];
+  private corked = false;
 
   constructor(
     private readonly socket: TLSSocket,
@@ -285,8 +286,7 @@ export class MqttBridge extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (this.mode !== 'v5') {
-      if (this.socket.write(chunk)) cb();
-      else this.socket.once('drain', () => cb());
+      this.toDevice(chunk, cb);
       return;
     }
     try {
@@ -297,11 +297,24 @@ export class MqttBridge extends Duplex {
     }
     const out = this.outbound;
     this.outbound = [];
-    if (out.length === 0) {
-      cb();
-      return;
+    if (out.length === 0) cb();
+    else this.toDevice(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out), cb);
+  }
+
+  /**
+   * Write to the TLS socket, coalescing everything written in the same tick: aedes writes a packet in
+   * several small pieces, and each uncorked write would become its own TLS record and system call.
+   */
+  private toDevice(bytes: Buffer, cb: (err?: Error | null) => void): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
     }
-    if (this.socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out))) cb();
+    if (this.socket.write(bytes)) cb();
     else this.socket.once('drain', () => cb());
   }
 
