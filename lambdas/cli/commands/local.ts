@@ -21,6 +21,10 @@ options:
   --host ADDR     bind address (default 127.0.0.1; 0.0.0.0 to let devices on your network connect)
   --verbose       log every HTTP request and connection error
   -h, --help      show this help
+
+environment:
+  FLEETWIRE_ALERT_WEBHOOK         POST every alert notification to this http(s) URL (docs/alerts.md)
+  FLEETWIRE_ALERT_WEBHOOK_SECRET  sign those requests (x-fleetwire-signature: sha256=<HMAC>)
 `;
 
 function port(value: string | undefined, fallback: number, flag: string): number {
@@ -90,6 +94,12 @@ export async function run(argv: string[]): Promise<number> {
       mqttPort: port(values['port-mqtt'], DEFAULT_PORTS.mqtt, '--port-mqtt'),
       httpPort: port(values['port-http'], DEFAULT_PORTS.http, '--port-http'),
       log,
+      ...(process.env.FLEETWIRE_ALERT_WEBHOOK
+        ? { alertWebhookUrl: process.env.FLEETWIRE_ALERT_WEBHOOK }
+        : {}),
+      ...(process.env.FLEETWIRE_ALERT_WEBHOOK_SECRET
+        ? { alertWebhookSecret: process.env.FLEETWIRE_ALERT_WEBHOOK_SECRET }
+        : {}),
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { port?: number };
