@@ -9,11 +9,11 @@
  * Safety: the source is built only from numbers this module computes and from signal names passed
  * through JSON.stringify; no file text reaches the generated code unquoted.
  */
-import { readRaw, type SignalPlan, scaleRaw } from './signal-plan.js';
+import { choiceOf, readRaw, type SignalPlan, scaleRaw } from './signal-plan.js';
 import type { MuxNode, MuxSwitch } from './tree.js';
 
 /** A generated decoder: signals of a full-length frame, or undefined to fall back to the interpreter. */
-export type FastDecoder = (d: Uint8Array) => Record<string, number | bigint> | undefined;
+export type FastDecoder = (d: Uint8Array) => Record<string, number | bigint | string> | undefined;
 
 /** Generated code budget (signal reads) per message; larger messages use the interpreter. */
 const MAX_READS = 4096;
@@ -30,6 +30,7 @@ function num(x: number): string {
 }
 
 class Gen {
+  constructor(readonly choices: boolean) {}
   reads = 0;
   bytes = new Set<number>();
   helpers: SignalPlan[] = [];
@@ -76,6 +77,21 @@ class Gen {
   /** Expression for the physical value. */
   value(p: SignalPlan): { expr: string; bigint: boolean } {
     this.reads++;
+    if (this.choices && p.choices) {
+      const inline = this.raw(p);
+      const idx = this.helpers.push(p) - 1;
+      if (inline === undefined || p.mode !== 'identity') {
+        // Value-table lookup through a helper (raw → name, else the scaled value).
+        return { expr: `VC(${idx}, d)`, bigint: true };
+      }
+      // Integer identity signal: look the raw value up inline.
+      const t = `t${this.tmp++}`;
+      const c = `t${this.tmp++}`;
+      return {
+        expr: `((${c} = K[${idx}].get(${t} = ${inline})) !== undefined ? ${c} : ${t})`,
+        bigint: false,
+      };
+    }
     const raw = this.raw(p);
     if (raw === undefined) {
       // Wide or float signal: generic reader + exact scaling (still no lookups, just a call).
@@ -103,8 +119,8 @@ class Gen {
 }
 
 /** Generate the fast decoder of a message tree, or undefined when it is not worth generating. */
-export function generateFastDecoder(root: MuxNode): FastDecoder | undefined {
-  const g = new Gen();
+export function generateFastDecoder(root: MuxNode, choices = false): FastDecoder | undefined {
+  const g = new Gen(choices);
   const lines: string[] = [];
   // Root signals as one object literal (a stable shape), then multiplexed signals as assignments.
   const entries: string[] = [];
@@ -133,11 +149,22 @@ export function generateFastDecoder(root: MuxNode): FastDecoder | undefined {
     const p = helpers[idx]!;
     return scaleRaw(p, readRaw(p, d));
   };
+  const K = helpers.map((p) => p.choices);
+  const VC = (idx: number, d: Uint8Array): number | bigint | string => {
+    const p = helpers[idx]!;
+    const raw = readRaw(p, d);
+    return choiceOf(p, raw) ?? scaleRaw(p, raw);
+  };
+  const N = (idx: number, name: string): number | bigint | undefined =>
+    helpers[idx]!.choiceNumbers?.get(name);
   try {
-    const factory = new Function('V', `return function fastDecode(d) {\n${body}\n};`) as (
+    const factory = new Function('V', 'VC', 'N', 'K', `return function fastDecode(d) {\n${body}\n};`) as (
       v: typeof V,
+      vc: typeof VC,
+      n: typeof N,
+      k: typeof K,
     ) => FastDecoder;
-    return factory(V);
+    return factory(V, VC, N, K);
   } catch {
     return undefined;
   }
@@ -160,7 +187,14 @@ function emitSwitch(g: Gen, sw: MuxSwitch, lines: string[], obj: string, depth: 
   const key = JSON.stringify(p.name);
   const m = `m${depth}`;
   const isIntIdentity = p.mode === 'identity' && (p.read === 'int32' || p.read === 'int53');
-  lines.push(`{ const ${m} = ${isIntIdentity ? `${obj}[${key}]` : `Math.trunc(${obj}[${key}])`};`);
+  if (g.choices && p.choices) {
+    // The value may be a name: the selector is then the raw value the name stands for.
+    const idx = g.helpers.push(p) - 1;
+    const v = `${obj}[${key}]`;
+    lines.push(`{ const ${m} = typeof ${v} === 'string' ? N(${idx}, ${v}) : Math.trunc(${v});`);
+  } else {
+    lines.push(`{ const ${m} = ${isIntIdentity ? `${obj}[${key}]` : `Math.trunc(${obj}[${key}])`};`);
+  }
   lines.push(`switch (${m}) {`);
   for (const [lo, hi, child] of sw.ranges) {
     for (let v = lo; v <= hi; v++) lines.push(`case ${num(v)}:`);

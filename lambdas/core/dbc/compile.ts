@@ -30,6 +30,7 @@ class MessageCodec implements CompiledMessage {
   readonly skipped: readonly string[];
   readonly root: MuxNode;
   readonly fast: FastDecoder | undefined;
+  readonly fastChoices: FastDecoder | undefined;
 
   constructor(msg: DbcMessage, generate: boolean) {
     this.name = msg.name;
@@ -56,6 +57,7 @@ class MessageCodec implements CompiledMessage {
     this.skipped = skipped;
     this.root = buildTree(plans);
     this.fast = generate ? generateFastDecoder(this.root) : undefined;
+    this.fastChoices = generate ? generateFastDecoder(this.root, true) : undefined;
   }
 
   decode(data: Uint8Array, opts?: DecodeFrameOptions): DecodedMessageFrame {
@@ -64,8 +66,9 @@ class MessageCodec implements CompiledMessage {
 
   /** Decode with the frame's own id in the result. */
   decodeAs(id: number, extended: boolean, data: Uint8Array, choices: boolean): DecodedMessageFrame {
-    if (!choices && this.fast !== undefined && data.length >= this.length) {
-      const signals = this.fast(data);
+    const fast = choices ? this.fastChoices : this.fast;
+    if (fast !== undefined && data.length >= this.length) {
+      const signals = fast(data);
       if (signals !== undefined) {
         const r: DecodedMessageFrame = { kind: 'message', id, extended, message: this.name, signals };
         if (this.skipped.length > 0) r.skipped = this.skipped;
@@ -103,20 +106,18 @@ function decodeNode(
   out: Record<string, SignalValue>,
   missing: string[],
 ): FrameIssue | undefined {
-  const raws = new Map<SignalPlan, number | bigint>();
   for (const p of node.signals) {
     if (p.minBytes > n) {
       missing.push(p.name);
       continue;
     }
     const raw = readRaw(p, d);
-    raws.set(p, raw);
     const name = choices ? choiceOf(p, raw) : undefined;
     setSignal(out, p.name, name ?? scaleRaw(p, raw));
   }
   for (const sw of node.muxes) {
-    const raw = raws.get(sw.signal);
-    if (raw === undefined) continue; // the switch did not fit: its branches are missing too
+    if (sw.signal.minBytes > n) continue; // the switch did not fit: its branches are missing too
+    const raw = readRaw(sw.signal, d);
     let selector: number | bigint;
     const name = choices ? choiceOf(sw.signal, raw) : undefined;
     if (name !== undefined) {

@@ -48,6 +48,8 @@ export interface SignalPlan {
   readonly choices: Map<number | bigint, string> | undefined;
   /** Value name → raw value (last wins, like the reference) for multiplexer selection by name. */
   readonly choiceNumbers: Map<string, number | bigint> | undefined;
+  /** Float signals: the same layout read as unsigned integer bits. */
+  readonly bitsPlan?: SignalPlan;
 }
 
 /** BigInt → number when exactly representable as a safe integer, else the BigInt. */
@@ -100,7 +102,7 @@ export function planSignal(sig: DbcSignal): SignalPlan {
     }
     for (const [k, v] of choices) choiceNumbers.set(v, k);
   }
-  return {
+  const plan: SignalPlan = {
     name: sig.name,
     source: sig,
     bigEndian: be,
@@ -122,6 +124,13 @@ export function planSignal(sig: DbcSignal): SignalPlan {
     choices,
     choiceNumbers,
   };
+  if (!isFloat) return plan;
+  const bitsPlan: SignalPlan = {
+    ...plan,
+    signed: false,
+    read: nb <= 4 ? 'int32' : len <= 53 ? 'int53' : 'big',
+  };
+  return { ...plan, bitsPlan };
 }
 
 /** Compose `count` bytes from `start` as an unsigned 32-bit integer (count ≤ 4). */
@@ -140,10 +149,9 @@ export function readRawInt(p: SignalPlan, d: Uint8Array): number | bigint {
   const { b0, nb, sh, length: len } = p;
   if (p.read === 'int32') {
     const v = compose32(d, b0, nb, p.bigEndian);
-    // v < 2^32; the shift and mask are exact in double arithmetic.
-    let raw = Math.floor(v / 2 ** sh) % 2 ** len;
-    if (p.signed && raw >= 2 ** (len - 1)) raw -= 2 ** len;
-    return raw;
+    // v < 2^32 and sh + len ≤ 32: shift and mask with 32-bit operations.
+    if (p.signed) return (v << (32 - sh - len)) >> (32 - len);
+    return len === 32 ? v : (v >>> sh) & (2 ** len - 1);
   }
   if (p.read === 'int53') {
     let hi: number;
