@@ -227,6 +227,11 @@ export class CommandResponder {
         }
       }
       if (got !== size) return { ok: false, detail: { message: `downloaded ${got} of ${size} bytes` } };
+      // Downloaded: report it (a progress report), then verify and "install".
+      await send({
+        kind: 'ack',
+        body: { command_id: req.commandId, status: 'ACKNOWLEDGED', detail: { progress: 100 } },
+      });
       if (hash.digest('hex') !== sha256.toLowerCase())
         return { ok: false, detail: { message: 'CHECKSUM_MISMATCH' } };
     } catch (e) {
