@@ -13,19 +13,25 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createAwsAlerts, loadAlertConfig } from '../adapters/aws/alerts-wiring.js';
 import { createAwsApiDeps } from '../adapters/aws/api-wiring.js';
 import type { ApiRequest } from '../api/http.js';
 import { createApi } from '../api/router.js';
+import { alertRoutes } from '../api/routes/alerts.js';
 import { loadApiConfig } from './api-config.js';
 
 const config = loadApiConfig(process.env);
 const logger = new Logger({ serviceName: 'fleetwire-api' });
 const metrics = new Metrics({ namespace: 'Fleetwire', serviceName: 'fleetwire-api' });
+// The alert routes, when the alert tables are deployed (ALERTS_TABLE and friends set).
+const alertConfig = loadAlertConfig(process.env, { optional: true });
+const alerts = alertConfig ? createAwsAlerts(alertConfig, { log: logger }) : undefined;
 const api = createApi(
   createAwsApiDeps(config, process.env, {
     error: (m, d) => logger.error(m, d),
     warn: (m, d) => logger.warn(m, d),
   }),
+  alerts ? alertRoutes({ alerts: alerts.service, subscriptions: alerts.notifier }) : undefined,
 );
 
 /** API Gateway HTTP API event → router request. */

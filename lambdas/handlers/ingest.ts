@@ -15,6 +15,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import { createAwsAlerts, loadAlertConfig } from '../adapters/aws/alerts-wiring.js';
 import { createAwsIngestService } from '../adapters/aws/ingest-wiring.js';
 import { type IngestOutcome, IngestRetryableError } from '../services/ingest-service.js';
 import { loadIngestConfig } from './ingest-config.js';
@@ -22,7 +23,13 @@ import { loadIngestConfig } from './ingest-config.js';
 const config = loadIngestConfig(process.env);
 const logger = new Logger({ serviceName: 'fleetwire-ingest' });
 const metrics = new Metrics({ namespace: 'Fleetwire', serviceName: 'fleetwire-ingest' });
-const service = createAwsIngestService(config, process.env, { log: logger });
+// Alert evaluation on stored points, when the alert tables are deployed (ALERTS_TABLE and friends set).
+const alertConfig = loadAlertConfig(process.env, { optional: true });
+const alerts = alertConfig ? createAwsAlerts(alertConfig, { log: logger }) : undefined;
+const service = createAwsIngestService(config, process.env, {
+  log: logger,
+  ...(alerts ? { onPoints: alerts.service.onPoints } : {}),
+});
 
 /** Record the outcome as metrics and one secret-free log line. */
 function account(outcome: IngestOutcome): void {
