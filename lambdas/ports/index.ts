@@ -1,5 +1,7 @@
 /** The ports: small interfaces with an AWS and a local implementation each. */
 
+export type * from './alerts.js';
+export { SUBSCRIPTION_PROTOCOLS } from './alerts.js';
 export type * from './api-keys.js';
 export { API_ROLES } from './api-keys.js';
 export type * from './commands.js';
