@@ -604,6 +604,8 @@ export interface FuzzReport {
   accepted: number;
   rejected: Record<string, number>;
   slowestMs: number;
+  /** Case index of the slowest decode (replay it with FUZZ_CASE). */
+  slowestIndex: number;
   failures: FuzzFailure[];
 }
 
@@ -655,7 +657,15 @@ export function fuzzFormat(format: PayloadFormat, opts: FuzzOptions): FuzzReport
   const corpus = loadCorpus(format);
   const caseMs = opts.caseMs ?? 1000;
   const maxFailures = opts.maxFailures ?? 5;
-  const report: FuzzReport = { format, cases: 0, accepted: 0, rejected: {}, slowestMs: 0, failures: [] };
+  const report: FuzzReport = {
+    format,
+    cases: 0,
+    accepted: 0,
+    rejected: {},
+    slowestMs: 0,
+    slowestIndex: -1,
+    failures: [],
+  };
   const first = opts.only ?? 0;
   const end = opts.only === undefined ? opts.runs : opts.only + 1;
   for (let index = first; index < end; index++) {
@@ -672,7 +682,10 @@ export function fuzzFormat(format: PayloadFormat, opts: FuzzOptions): FuzzReport
         if (outcome === 'accepted') report.accepted++;
         else report.rejected[outcome] = (report.rejected[outcome] ?? 0) + 1;
       }
-      if (ms > report.slowestMs) report.slowestMs = ms;
+      if (ms > report.slowestMs) {
+        report.slowestMs = ms;
+        report.slowestIndex = index;
+      }
       if (problem !== undefined) {
         report.failures.push({
           format,

@@ -71,6 +71,7 @@ function runWorker(job: Job, timeoutMs: number): Promise<FuzzReport> {
           accepted: 0,
           rejected: {},
           slowestMs: Date.now() - since,
+          slowestIndex: now,
           failures: [failure],
         });
       }
@@ -97,7 +98,7 @@ function printReport(r: FuzzReport, ms: number): void {
     .map(([code, n]) => `${code} ${n}`)
     .join(', ');
   console.log(
-    `${r.format.padEnd(20)} ${String(r.cases).padStart(8)} cases  ${String(r.accepted).padStart(7)} accepted  slowest ${r.slowestMs.toFixed(1)} ms  ${(ms / 1000).toFixed(1)} s`,
+    `${r.format.padEnd(20)} ${String(r.cases).padStart(8)} cases  ${String(r.accepted).padStart(7)} accepted  slowest ${r.slowestMs.toFixed(1)} ms (case ${r.slowestIndex})  ${(ms / 1000).toFixed(1)} s`,
   );
   if (rejected) console.log(`${''.padEnd(20)} rejected: ${rejected}`);
   for (const f of r.failures) {
