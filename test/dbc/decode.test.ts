@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CompiledDbc, FrameDecodeResult } from '../../lambdas/core/dbc/index.js';
+import { compileDbc, parseDbc } from '../../lambdas/core/dbc/index.js';
 import { compileFixture, hex } from './helpers.js';
 
 // Expected values come from an independent bit-by-bit decoder (Python), not from this implementation.
@@ -209,5 +210,46 @@ describe('decode: J1939', () => {
   it('matches exact ids only when disabled', () => {
     expect(name(fast, 0x18fef100)).toBe('CCVS');
     expect(name(fast, 0x18fef117)).toBeUndefined();
+  });
+});
+
+describe('decode: reference-decoder edge cases', () => {
+  const inline = (text: string) => compileDbc(parseDbc(text));
+
+  it('a switch with no branches decodes as a plain signal (no error)', () => {
+    const db = inline('BO_ 1 A: 8 N\n SG_ S M : 0|8@1+ (1,0) [0|0] "" N\n SG_ T : 8|8@1+ (1,0) [0|0] "" N\n');
+    expect(db.decode(1, false, hex('0501000000000000'))).toEqual({
+      kind: 'message',
+      id: 1,
+      extended: false,
+      message: 'A',
+      signals: { S: 5, T: 1 },
+    });
+  });
+
+  it('keeps integer-literal factors and offsets exact beyond 2^53', () => {
+    const db = inline(
+      'BO_ 1 A: 8 N\n SG_ T : 0|8@1+ (1,18446744073709551616) [0|0] "" N\n SG_ U : 8|8@1+ (9007199254740993,0) [0|0] "" N\n',
+    );
+    const r = db.decode(1, false, hex('0103000000000000'));
+    expect(r.kind === 'message' && r.signals).toEqual({ T: 18446744073709551617n, U: 27021597764222979n });
+  });
+
+  it('selects a branch by the scaled switch value, truncated', () => {
+    // factor 0.5: raw 5 → 2.5 → branch 2 (the reference compares the scaled value with the m<n> ids).
+    const db = inline(
+      'BO_ 1 A: 8 N\n SG_ S M : 0|8@1+ (0.5,0) [0|0] "" N\n SG_ X m2 : 8|8@1+ (1,0) [0|0] "" N\n',
+    );
+    const r = db.decode(1, false, hex('0509000000000000'));
+    expect(r.kind === 'message' && r.signals).toEqual({ S: 2.5, X: 9 });
+  });
+
+  it('with several switches, an m<n> signal without SG_MUL_VAL_ is a plain signal', () => {
+    const db = inline(
+      'BO_ 1 A: 8 N\n SG_ S M : 0|4@1+ (1,0) [0|0] "" N\n SG_ R M : 4|4@1+ (1,0) [0|0] "" N\n SG_ X m3 : 8|8@1+ (1,0) [0|0] "" N\n',
+    );
+    const r = db.decode(1, false, hex('0009000000000000'));
+    expect(r.kind === 'message' && r.signals).toEqual({ S: 0, R: 0, X: 9 });
+    expect(r.kind === 'message' && r.error).toBeUndefined();
   });
 });

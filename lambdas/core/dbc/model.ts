@@ -42,6 +42,8 @@ export interface DbcSignal {
   factorExact?: bigint;
   /** Offset: physical = raw × factor + offset. */
   offset: number;
+  /** The offset exactly, when it is written as an integer literal. */
+  offsetExact?: bigint;
   /**
    * True when both factor and offset are whole numbers, so integer signals scale exactly (BigInt-safe),
    * the way the reference decoder does.

@@ -1238,6 +1238,7 @@ function buildSignals(p: Parser, raw: RawMessage, msg: DbcMessage, ctx: SignalCo
       line: s.line,
     };
     if (factorExact !== undefined) sig.factorExact = factorExact;
+    if (INT_TEXT.test(s.offsetText)) sig.offsetExact = BigInt(s.offsetText);
     if (!Number.isFinite(s.factor) || !Number.isFinite(s.offset)) {
       p.warn('DBC_BAD_SCALING', `signal "${name}" has a non-finite factor or offset`, s.pos);
     }

@@ -85,7 +85,7 @@ export function planSignal(sig: DbcSignal): SignalPlan {
   const maxRaw = 2 ** len;
   const exactInDouble = mode === 'integer' && maxRaw * Math.abs(f) + Math.abs(o) <= Number.MAX_SAFE_INTEGER;
   const factorBig = sig.factorExact ?? (Number.isInteger(f) ? BigInt(f) : 0n);
-  const offsetBig = Number.isInteger(o) ? BigInt(o) : 0n;
+  const offsetBig = sig.offsetExact ?? (Number.isInteger(o) ? BigInt(o) : 0n);
   const exactProduct =
     mode === 'linear' &&
     !isFloat &&

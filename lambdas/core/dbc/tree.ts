@@ -50,8 +50,10 @@ export function buildTree(signals: readonly SignalPlan[]): MuxNode {
     const muxes: MuxSwitch[] = [];
     for (const s of members) {
       if (s.source.isMultiplexer) {
+        // A switch with no selector values at all (no children, no value table) is decoded as a plain
+        // signal, as in the reference: only switches with branches can fail.
         const sw = switchFor(s);
-        if (sw) muxes.push(sw);
+        if (sw && sw.ranges.length > 0) muxes.push(sw);
       }
     }
     return { signals: members, muxes };
