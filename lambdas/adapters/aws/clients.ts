@@ -12,7 +12,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
-import { configuredEndpoint, type EndpointEnv } from './endpoints.js';
+import { configuredEndpoint, type EndpointEnv, s3ClientConfig } from './endpoints.js';
 
 /** Timestream Write client; see the module comment. */
 export function createTimestreamWriteClient(env: EndpointEnv): TimestreamWriteClient {
@@ -22,8 +22,7 @@ export function createTimestreamWriteClient(env: EndpointEnv): TimestreamWriteCl
 
 /** S3 client; path-style when an endpoint override is configured. */
 export function createS3Client(env: EndpointEnv): S3Client {
-  const endpoint = configuredEndpoint('S3', env);
-  return new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+  return new S3Client(s3ClientConfig(env));
 }
 
 /** DynamoDB client (endpoint overrides: native). */

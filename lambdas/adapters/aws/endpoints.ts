@@ -24,3 +24,9 @@ export function configuredEndpoint(serviceEnvKey: string, env: EndpointEnv): str
   const global = env.AWS_ENDPOINT_URL;
   return global ? global : undefined;
 }
+
+/** S3 client settings: with an endpoint override, that endpoint and path-style addressing. */
+export function s3ClientConfig(env: EndpointEnv): { endpoint?: string; forcePathStyle?: boolean } {
+  const endpoint = configuredEndpoint('S3', env);
+  return endpoint ? { endpoint, forcePathStyle: true } : {};
+}

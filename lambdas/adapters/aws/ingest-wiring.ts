@@ -14,14 +14,13 @@ import { type IngestLogger, IngestService } from '../../services/ingest-service.
 import {
   createDynamoDbClient,
   createEventBridgeClient,
-  createS3Client,
   createSqsClient,
   createTimestreamWriteClient,
 } from './clients.js';
 import { DynamoDbDeviceRegistry } from './dynamodb-device-registry.js';
 import type { EndpointEnv } from './endpoints.js';
 import { EventBridgeEventSink } from './eventbridge-event-sink.js';
-import { S3FileStore } from './s3-file-store.js';
+import { LazyS3FileStore } from './lazy-s3-file-store.js';
 import { SqsDeadLetterSink } from './sqs-dead-letter-sink.js';
 import { TimestreamTelemetryStore } from './timestream-store.js';
 
@@ -53,7 +52,8 @@ export function createAwsIngestService(
       table: config.telemetryTable,
       magneticWritesEnabled: config.magneticWritesEnabled,
     });
-  const files = new S3FileStore(createS3Client(env), config.filesBucket, { forbiddenIsMissing: true });
+  // S3 is only needed for DBC files: loaded on first use, outside the cold start.
+  const files = new LazyS3FileStore(config.filesBucket, env, { forbiddenIsMissing: true });
   return new IngestService({
     registry: new DynamoDbDeviceRegistry(createDynamoDbClient(), {
       table: config.registryTable,
