@@ -3,12 +3,17 @@
  * use, key rotation) and API keys, and how claims become principals.
  */
 import { generateKeyPairSync, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   cognitoIssuer,
   cognitoJwtAuthenticator,
   createCognitoVerifier,
 } from '../../lambdas/adapters/aws/cognito-jwt.js';
+import { SqliteApiKeyStore } from '../../lambdas/adapters/local/api-key-store.js';
+import { openDatabase } from '../../lambdas/adapters/local/sqlite.js';
 import {
   apiKeyAuthenticator,
   firstOf,
@@ -17,7 +22,6 @@ import {
   roleFromGroups,
 } from '../../lambdas/api/auth.js';
 import { authorize } from '../../lambdas/handlers/api-authorizer-core.js';
-import { FakeApiKeys } from '../support/api-fakes.js';
 
 const region = 'eu-west-1';
 const pool = 'eu-west-1_AbC123';
@@ -146,7 +150,9 @@ describe('claims → principal', () => {
 
 describe('authorize (the Lambda authorizer decision)', () => {
   it('accepts API keys and ID tokens, refuses anything else, and never echoes the credential', async () => {
-    const keys = new FakeApiKeys();
+    const dir = mkdtempSync(join(tmpdir(), 'fleetwire-auth-'));
+    const db = openDatabase(join(dir, 'keys.db'));
+    const keys = new SqliteApiKeyStore(db);
     const { key } = await issueApiKey(keys, 'acme', 'operator', NOW);
     const auth = firstOf(
       apiKeyAuthenticator(keys, () => clock),
@@ -173,5 +179,7 @@ describe('authorize (the Lambda authorizer decision)', () => {
     expect(await authorize(auth, { headers: { authorization: 'Bearer nope' } })).toEqual({
       isAuthorized: false,
     });
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

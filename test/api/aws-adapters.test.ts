@@ -20,7 +20,6 @@ import { IotIdentityProvider } from '../../lambdas/adapters/aws/iot-identity-pro
 import { apiKeyAuthenticator, issueApiKey } from '../../lambdas/api/auth.js';
 import { type Api, createApi } from '../../lambdas/api/router.js';
 import { createCommandService } from '../../lambdas/services/command-service.js';
-import { FakeTelemetry } from '../support/api-fakes.js';
 import { testDbcCheck } from '../support/api-harness.js';
 import { createIngestResources, type IngestResources } from '../support/aws-fixture.js';
 import { type MotoServer, startMoto, useMotoEnv } from '../support/moto.js';
@@ -127,7 +126,13 @@ beforeAll(async () => {
       thingTypeName: 'fleetwire-device',
       policyNames: ['fleetwire-device'],
     }),
-    telemetry: new FakeTelemetry(),
+    // Timestream queries are covered by timestream-query.test.ts (moto's Timestream Query only replays
+    // canned results); nothing here reads telemetry.
+    telemetry: {
+      write: async () => ({ written: 0, rejected: [] }),
+      query: async () => ({ points: [] }),
+      latest: async () => [],
+    },
     commands: stores.commands,
     publisher: new IotDataPublisher(createIotDataClient(process.env)),
     files: res.files,

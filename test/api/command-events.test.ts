@@ -1,5 +1,5 @@
 /** Device responses and lifecycle events applied by the command-events service. */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handleCommandEvent } from '../../lambdas/services/command-events.js';
 import { createCommandService } from '../../lambdas/services/command-service.js';
 import { createHarness, type Harness } from '../support/api-harness.js';
@@ -23,6 +23,7 @@ beforeEach(async () => {
     }),
   };
 });
+afterEach(() => h.close());
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
 
@@ -73,14 +74,14 @@ describe('handleCommandEvent', () => {
     ];
     for (const e of cases)
       expect((await handleCommandEvent(e, deps)).kind, JSON.stringify(e)).toBe('ignored');
-    expect(h.deps.commands.byId.get(c.commandId)?.status).toBe('SENT');
+    expect((await h.deps.commands.get('acme', c.commandId))?.status).toBe('SENT');
   });
 
   it('tracks connection state and delivers held commands on connect', async () => {
     expect(
       await handleCommandEvent({ clientId: dev, eventType: 'disconnected', timestamp: 1 }, deps),
     ).toMatchObject({ kind: 'lifecycle', connected: false });
-    expect(h.deps.registry.byId.get(dev)?.connected).toBe(false);
+    expect((await h.deps.registry.getByThing(dev))?.connected).toBe(false);
     const held = (
       await h.call(h.keys.acmeOperator, 'POST', `/v1/devices/${dev}/commands`, {
         body: { action: 'SOFT_RESET' },
@@ -91,7 +92,7 @@ describe('handleCommandEvent', () => {
     expect(device.connected).toBe(false);
     const out = await handleCommandEvent({ clientId: dev, eventType: 'connected', timestamp: 2 }, deps);
     expect(out).toMatchObject({ kind: 'lifecycle', connected: true, sent: 1, timedOut: 0 });
-    expect(h.deps.commands.byId.get(held.commandId)?.status).toBe('SENT');
+    expect((await h.deps.commands.get('acme', held.commandId))?.status).toBe('SENT');
     expect((await handleCommandEvent({ clientId: 'unknown', eventType: 'connected' }, deps)).kind).toBe(
       'ignored',
     );

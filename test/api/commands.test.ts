@@ -4,7 +4,7 @@
  * property test that any order and duplication of responses leaves a legal final state.
  */
 import fc from 'fast-check';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandStatus } from '../../lambdas/ports/commands.js';
 import {
   ALLOWED_FROM,
@@ -12,7 +12,7 @@ import {
   DEVICE_STATUSES,
   isFinal,
 } from '../../lambdas/services/command-service.js';
-import { FakeCommands, FakeEvents, FakePublisher, FakeRegistry } from '../support/api-fakes.js';
+import { FakePublisher } from '../support/api-fakes.js';
 import { createHarness, type Harness } from '../support/api-harness.js';
 import { CONFIG_IO, seedTenant } from './fixtures.js';
 
@@ -24,6 +24,7 @@ beforeEach(async () => {
   op = h.keys.acmeOperator;
   deviceId = (await h.call(op, 'POST', '/v1/devices', { body: { deviceId: 'ems_001' } })).body.deviceId;
 });
+afterEach(() => h.close());
 
 function lastMessage() {
   const m = h.deps.publisher.sent.at(-1);
@@ -202,9 +203,9 @@ describe('SET_CHANNELS against the channel contract', () => {
 
 describe('offline devices and expiry', () => {
   it('holds commands for an offline device and sends them in order on connect; expired ones time out', async () => {
-    const rec = h.deps.registry.byId.get(deviceId);
+    const rec = await h.deps.registry.getByThing(deviceId);
     if (!rec) throw new Error('missing');
-    rec.connected = false;
+    await h.deps.registry.put({ ...rec, connected: false });
     const sent = h.deps.publisher.sent.length;
     const a = (
       await h.call(op, 'POST', `/v1/devices/${deviceId}/commands`, {
@@ -226,7 +227,7 @@ describe('offline devices and expiry', () => {
     expect([a.status, b.status, c.status]).toEqual(['QUEUED', 'QUEUED', 'QUEUED']);
     expect(h.deps.publisher.sent.length).toBe(sent);
     h.clock.now += 60_000;
-    rec.connected = true;
+    await h.deps.registry.put({ ...rec, connected: true });
     expect(await createCommandServiceFor(h).onDeviceConnected('acme', deviceId)).toEqual({
       sent: 2,
       timedOut: 1,
@@ -239,7 +240,9 @@ describe('offline devices and expiry', () => {
       'TIMED_OUT',
     );
     expect(
-      h.deps.events.events.some((e) => e.code === 'COMMAND_TIMED_OUT' && e.detail.commandId === a.commandId),
+      (await h.deps.events.list('acme', { limit: 100 })).items.some(
+        (e) => e.code === 'COMMAND_TIMED_OUT' && e.detail.commandId === a.commandId,
+      ),
     ).toBe(true);
   });
 
@@ -279,7 +282,9 @@ describe('firmware updates', () => {
     const { msg } = lastMessage();
     expect(msg.action).toBe('FIRMWARE_UPDATE');
     expect(msg.payload).toMatchObject({ file_id: s.firmwareFileId, version: '2.0.0', size: 17 });
-    expect(msg.payload.url).toMatch(/^https:\/\/files\.test\/firmware\/acme\/file_/);
+    expect(msg.payload.url).toMatch(
+      /^http:\/\/files\.test\/files\/firmware\/acme\/file_[a-z0-9]+\?expires=\d+&sig=/,
+    );
     expect(msg.payload.sha256).toMatch(/^[0-9a-f]{64}$/);
     const id = res.body.commandId;
     await respond({ command_id: id, status: 'ACKNOWLEDGED', detail: { stage: 'started', progress: 0 } });
@@ -331,6 +336,7 @@ describe('state machine property', () => {
   };
 
   it('any order and duplication of device responses leaves a legal final state and a monotonic history', async () => {
+    let run = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.record({ status: fc.constantFrom(...DEVICE_STATUSES), detail: fc.option(fc.nat(100)) }), {
@@ -339,11 +345,14 @@ describe('state machine property', () => {
         fc.boolean(),
         fc.option(fc.nat(11)),
         async (responses, offline, expireAt) => {
-          const commands = new FakeCommands();
-          const registry = new FakeRegistry();
+          // Each run: a fresh device and command in the real (SQLite) stores of the harness.
+          run++;
+          const deviceId = `prop-${run}`;
+          const commandId = `cmd_p${run}`;
+          const { commands, registry } = h.deps;
           await registry.create({
             tenant: 't',
-            deviceId: 'd',
+            deviceId,
             tags: {},
             tokenHash: 'x',
             status: 'active',
@@ -355,25 +364,25 @@ describe('state machine property', () => {
             commands,
             publisher: new FakePublisher(),
             registry,
-            events: new FakeEvents(),
+            events: h.deps.events,
             clock: () => now,
-            newId: () => 'cmd_1',
+            newId: () => commandId,
           });
-          const device = await registry.get('t', 'd');
+          const device = await registry.get('t', deviceId);
           if (!device) throw new Error('missing');
           await svc.submit(device, 'X', {}, 30);
           let firstFinal: CommandStatus | undefined;
           for (const [i, r] of responses.entries()) {
             now += 1000;
             if (expireAt !== null && i === expireAt) {
-              const c = await svc.get('t', 'cmd_1');
+              const c = await svc.get('t', commandId);
               if (c && now >= c.expiresAt) firstFinal ??= 'TIMED_OUT';
             }
-            const before = await commands.get('t', 'cmd_1');
+            const before = await commands.get('t', commandId);
             const out = await svc.handleResponse(
-              'd',
+              deviceId,
               JSON.stringify({
-                command_id: 'cmd_1',
+                command_id: commandId,
                 status: r.status,
                 ...(r.detail !== null ? { detail: { progress: r.detail } } : {}),
               }),
@@ -381,7 +390,7 @@ describe('state machine property', () => {
             if (out.applied && isFinal(out.command.status)) firstFinal ??= out.command.status;
             if (before && isFinal(before.status)) expect(out.applied).toBe(false);
           }
-          const final = await commands.get('t', 'cmd_1');
+          const final = await commands.get('t', commandId);
           if (!final) throw new Error('lost');
           // The first final answer wins and is never left.
           if (firstFinal) expect(final.status).toBe(firstFinal);

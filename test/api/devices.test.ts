@@ -1,5 +1,6 @@
 /** Device routes: provisioning, listing with pagination, updates, deletion, rotation, configuration. */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyToken } from '../../lambdas/core/token.js';
 import { createHarness, type Harness } from '../support/api-harness.js';
 import { CONFIG_IO } from './fixtures.js';
@@ -10,6 +11,7 @@ beforeEach(async () => {
   h = await createHarness();
   op = h.keys.acmeOperator;
 });
+afterEach(() => h.close());
 
 describe('POST /v1/devices', () => {
   it('provisions a device: certificate, key and token shown once, token stored hashed, topics listed', async () => {
@@ -28,7 +30,7 @@ describe('POST /v1/devices', () => {
     expect(b.topics.telemetry.ems).toBe(`dt/fleetwire/${b.deviceId}/ems`);
     expect(b.topics.telemetry['flexconnect-binary']).toBe(`dt/fleetwire/${b.deviceId}/flexconnect-binary`);
 
-    const stored = h.deps.registry.byId.get(b.deviceId);
+    const stored = await h.deps.registry.getByThing(b.deviceId);
     expect(stored?.tenant).toBe('acme');
     expect(JSON.stringify(stored)).not.toContain(b.token);
     expect(JSON.stringify(stored)).not.toContain('PRIVATE KEY');
@@ -43,11 +45,30 @@ describe('POST /v1/devices', () => {
       status: 'active',
     });
     expect(JSON.stringify(got.body)).not.toContain(b.token);
-    expect(h.deps.events.events.map((e) => e.type)).toContain('device.created');
+    expect((await h.deps.events.list('acme', { limit: 10 })).items.map((e) => e.type)).toContain(
+      'device.created',
+    );
   });
 
   it('accepts a CSR and then returns no private key', async () => {
-    const csr = '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n';
+    // A real CSR (P-256), made the way a device would; its key never leaves the "device".
+    const csr = execFileSync(
+      'openssl',
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-subj',
+        '/CN=ems_001',
+        '-keyout',
+        '/dev/null',
+      ],
+      { encoding: 'utf8' },
+    );
     const res = await h.call(op, 'POST', '/v1/devices', { body: { deviceId: 'ems_001', csr } });
     expect(res.status).toBe(201);
     expect(res.body.deviceId).toBe('ems_001');
@@ -83,7 +104,7 @@ describe('POST /v1/devices', () => {
     expect(wrongType.status).toBe(415);
     const huge = await h.call(op, 'POST', '/v1/devices', { raw: `{"name":"${'x'.repeat(1_100_000)}"}` });
     expect(huge.status).toBe(413);
-    expect(h.deps.registry.byId.size).toBe(0);
+    expect((await h.deps.registry.list('acme', { limit: 10 })).items).toEqual([]);
   });
 
   it('answers 409 for a taken id and 404/405 for unknown routes and methods', async () => {
@@ -160,11 +181,10 @@ describe('PATCH, DELETE, rotate', () => {
       { device: created.deviceId, time: h.clock.now - 1000, tags: {}, fields: { v: 1 } },
     ]);
     expect((await h.call(op, 'DELETE', `/v1/devices/${created.deviceId}`)).status).toBe(204);
-    expect(h.deps.identity.certs.get(created.certificateId)?.active).toBe(false);
-    expect(h.deps.identity.things.has(created.deviceId)).toBe(false);
+    expect(h.deps.identity.certificate(created.certificateId)?.status).toBe('revoked');
     expect((await h.call(op, 'GET', `/v1/devices/${created.deviceId}`)).status).toBe(404);
     expect((await h.call(op, 'DELETE', `/v1/devices/${created.deviceId}`)).status).toBe(404);
-    expect(h.deps.telemetry.cells.size).toBe(1);
+    expect((await h.deps.telemetry.latest('acme', created.deviceId)).map((v) => v.value)).toEqual([1]);
   });
 
   it('rotates: new certificate and token, old certificate revoked', async () => {
@@ -173,9 +193,9 @@ describe('PATCH, DELETE, rotate', () => {
     expect(rot.status).toBe(200);
     expect(rot.body.certificateId).not.toBe(created.certificateId);
     expect(rot.body.token).not.toBe(created.token);
-    expect(h.deps.identity.certs.get(created.certificateId)?.active).toBe(false);
-    expect(h.deps.identity.certs.get(rot.body.certificateId)?.active).toBe(true);
-    const rec = h.deps.registry.byId.get(created.deviceId);
+    expect(h.deps.identity.certificate(created.certificateId)?.status).toBe('revoked');
+    expect(h.deps.identity.certificate(rot.body.certificateId)?.status).toBe('active');
+    const rec = await h.deps.registry.getByThing(created.deviceId);
     expect(verifyToken(rot.body.token, rec?.tokenHash ?? '')).toBe(true);
     expect(verifyToken(created.token, rec?.tokenHash ?? '')).toBe(false);
 
@@ -183,9 +203,9 @@ describe('PATCH, DELETE, rotate', () => {
       body: { rotateToken: false },
     });
     expect(keep.body.token).toBeUndefined();
-    expect(verifyToken(rot.body.token, h.deps.registry.byId.get(created.deviceId)?.tokenHash ?? '')).toBe(
-      true,
-    );
+    expect(
+      verifyToken(rot.body.token, (await h.deps.registry.getByThing(created.deviceId))?.tokenHash ?? ''),
+    ).toBe(true);
   });
 });
 
@@ -251,23 +271,27 @@ describe('configuration', () => {
       expect(res.status, JSON.stringify(config_io)).toBe(400);
     }
     expect((await h.call(op, 'PUT', `/v1/devices/${id}/config`, { body: {} })).status).toBe(400);
-    expect(h.deps.registry.byId.get(id)?.channelContract).toBeUndefined();
+    expect((await h.deps.registry.getByThing(id))?.channelContract).toBeUndefined();
   });
 
   it('respects locks set by the device', async () => {
     const id = (await h.call(op, 'POST', '/v1/devices', { body: {} })).body.deviceId;
-    const rec = h.deps.registry.byId.get(id);
+    const rec = await h.deps.registry.getByThing(id);
     if (!rec) throw new Error('missing');
-    rec.channelContract = {
-      ...CONFIG_IO,
-      channels: {
-        ...CONFIG_IO.channels,
-        '001': {
-          ...CONFIG_IO.channels['001'],
-          properties: { ...CONFIG_IO.channels['001'].properties, locked: true },
+    // The device set (and locked) its configuration itself.
+    await h.deps.registry.put({
+      ...rec,
+      channelContract: {
+        ...CONFIG_IO,
+        channels: {
+          ...CONFIG_IO.channels,
+          '001': {
+            ...CONFIG_IO.channels['001'],
+            properties: { ...CONFIG_IO.channels['001'].properties, locked: true },
+          },
         },
       },
-    };
+    });
     const changed = {
       ...CONFIG_IO,
       channels: { ...CONFIG_IO.channels, '001': { ...CONFIG_IO.channels['001'], display_name: 'Renamed' } },
@@ -275,7 +299,7 @@ describe('configuration', () => {
     const res = await h.call(op, 'PUT', `/v1/devices/${id}/config`, { body: { config_io: changed } });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('CONFIG_INVALID');
-    rec.channelContract = { ...CONFIG_IO, locked: true };
+    await h.deps.registry.put({ ...rec, channelContract: { ...CONFIG_IO, locked: true } });
     expect(
       (await h.call(op, 'PUT', `/v1/devices/${id}/config`, { body: { config_io: CONFIG_IO } })).status,
     ).toBe(422);

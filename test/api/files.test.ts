@@ -1,5 +1,5 @@
 /** File routes: inline and presigned uploads, checksum and DBC verification, listing, download, assignment. */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../support/api-harness.js';
 import { DBC_TEXT, sha256 } from './fixtures.js';
 
@@ -9,6 +9,7 @@ beforeEach(async () => {
   h = await createHarness();
   op = h.keys.acmeOperator;
 });
+afterEach(() => h.close());
 
 const dbcBody = (text: string, extra: Record<string, unknown> = {}) => ({
   kind: 'dbc',
@@ -31,7 +32,7 @@ describe('uploads', () => {
       status: 'ready',
       lint: { messages: 1, signals: 1, findings: [] },
     });
-    expect(h.deps.files.objects.get(`dbc/acme/${res.body.file.fileId}`)).toBeDefined();
+    expect(await h.deps.files.head(`dbc/acme/${res.body.file.fileId}`)).toBeDefined();
   });
 
   it('refuses inline content whose checksum, size or DBC syntax is wrong, storing nothing', async () => {
@@ -51,7 +52,7 @@ describe('uploads', () => {
     });
     expect(bad.status).toBe(422);
     expect(bad.body.error.code).toBe('DBC_INVALID');
-    expect(h.deps.files.objects.size).toBe(0);
+    expect(h.storedObjects()).toEqual([]);
     const listed = await h.call(op, 'GET', '/v1/files', { query: { kind: 'dbc' } });
     const invalid = listed.body.items.find(
       (f: { problem?: { code: string } }) => f.problem?.code === 'DBC_INVALID',
@@ -100,7 +101,7 @@ describe('uploads', () => {
     await h.deps.files.put(`firmware/acme/${id}`, Buffer.alloc(300_000, 8));
     const corrupt = await h.call(op, 'POST', `/v1/files/${id}/complete`);
     expect(corrupt.body.error.code).toBe('CHECKSUM_MISMATCH');
-    expect(h.deps.files.objects.has(`firmware/acme/${id}`)).toBe(false);
+    expect(await h.deps.files.head(`firmware/acme/${id}`)).toBeUndefined();
     await h.deps.files.put(`firmware/acme/${id}`, fw);
     const done = await h.call(op, 'POST', `/v1/files/${id}/complete`);
     expect(done.status).toBe(200);
@@ -111,7 +112,8 @@ describe('uploads', () => {
     const dl = await h.call(h.keys.acmeViewer, 'GET', `/v1/files/${id}/download`);
     expect(dl.status).toBe(200);
     expect(dl.body).toMatchObject({ sha256: sha256(fw), size: 300_000 });
-    expect(dl.body.url).toContain('op=get');
+    expect(dl.body.url.startsWith(`http://files.test/files/firmware/acme/${id}?expires=`)).toBe(true);
+    expect(dl.body.url).toContain('&sig=');
   });
 
   it('assigns a ready DBC to a device and removes the assignment', async () => {
@@ -124,7 +126,7 @@ describe('uploads', () => {
     const res = await h.call(op, 'PUT', `/v1/devices/${dev}/dbc`, { body: { fileId: file.fileId } });
     expect(res.status).toBe(200);
     expect(res.body.dbcFileId).toBe(file.fileId);
-    expect(h.deps.registry.byId.get(dev)?.dbcKey).toBe(`dbc/acme/${file.fileId}`);
+    expect((await h.deps.registry.getByThing(dev))?.dbcKey).toBe(`dbc/acme/${file.fileId}`);
     const fw = Buffer.from('fw');
     const firmware = (
       await h.call(op, 'POST', '/v1/files', {

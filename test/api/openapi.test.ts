@@ -1,5 +1,5 @@
 /** The OpenAPI 3.1 document: every route present, every reference resolves, parameters match templates. */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../support/api-harness.js';
 
 let h: Harness;
@@ -11,6 +11,7 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
   doc = res.body;
 });
+afterAll(() => h.close());
 
 function* walk(node: unknown, path: string): Generator<[string, unknown]> {
   if (Array.isArray(node)) for (const [i, v] of node.entries()) yield* walk(v, `${path}/${i}`);

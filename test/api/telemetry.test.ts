@@ -1,5 +1,5 @@
 /** Telemetry routes: raw and aggregated queries, pagination, parameter validation, latest values. */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../support/api-harness.js';
 
 let h: Harness;
@@ -27,6 +27,7 @@ beforeEach(async () => {
   await h.deps.telemetry.write('acme', points);
   await h.deps.telemetry.write('globex', [{ device: dev, time: T0, tags: {}, fields: { leak: 1 } }]);
 });
+afterEach(() => h.close());
 
 describe('GET /v1/devices/{id}/telemetry', () => {
   it('returns raw points in the range with ISO times, paginated', async () => {

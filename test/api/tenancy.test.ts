@@ -3,7 +3,7 @@
  * viewer's writes answer 403, and another tenant's objects answer 404 with no data, on every route with an
  * id, without changing anything.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../support/api-harness.js';
 import { fillPath, type Seeded, sampleBody, seedTenant } from './fixtures.js';
 
@@ -16,6 +16,7 @@ beforeEach(async () => {
   acme = await seedTenant(h, h.keys.acmeOperator);
   globex = await seedTenant(h, h.keys.globexOperator);
 });
+afterEach(() => h.close());
 
 describe('authentication', () => {
   it('answers 401 without credentials on every route', async () => {
@@ -91,8 +92,7 @@ describe('roles', () => {
         'updateDevice',
       ].sort(),
     );
-    const before = JSON.stringify([...h.deps.registry.byId.values()]);
-    const commandsBefore = h.deps.commands.byId.size;
+    const before = h.snapshot();
     for (const r of writes) {
       const res = await h.call(h.keys.acmeViewer, r.method, fillPath(r.path, acme), {
         body: sampleBody(r.operationId, acme),
@@ -100,8 +100,7 @@ describe('roles', () => {
       expect(res.status, `${r.method} ${r.path}`).toBe(403);
       expect(res.body.error.code).toBe('FORBIDDEN');
     }
-    expect(JSON.stringify([...h.deps.registry.byId.values()])).toBe(before);
-    expect(h.deps.commands.byId.size).toBe(commandsBefore);
+    expect(h.snapshot()).toBe(before);
   });
 
   it('lets a viewer read every read route', async () => {
@@ -116,15 +115,7 @@ describe('tenant isolation', () => {
   it('answers 404 with no data for another tenant’s ids on every route with an id', async () => {
     const withId = h.api.routes.filter((r) => r.path.includes('{'));
     expect(withId.length).toBeGreaterThanOrEqual(17);
-    const snapshot = () =>
-      JSON.stringify([
-        [...h.deps.registry.byId.values()],
-        [...h.deps.commands.byId.values()],
-        [...h.deps.catalog.byId.values()],
-        [...h.deps.apiKeys.byId.values()],
-        [...h.deps.identity.certs.entries()],
-      ]);
-    const before = snapshot();
+    const before = h.snapshot();
     const published = h.deps.publisher.sent.length;
     for (const r of withId) {
       // globex's operator with acme's ids, and globex's own valid bodies.
@@ -136,7 +127,7 @@ describe('tenant isolation', () => {
       const text = JSON.stringify(res.body);
       for (const secret of Object.values(acme)) expect(text).not.toContain(secret);
     }
-    expect(snapshot()).toBe(before);
+    expect(h.snapshot()).toBe(before);
     expect(h.deps.publisher.sent.length).toBe(published);
   });
 
