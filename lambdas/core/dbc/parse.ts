@@ -518,8 +518,10 @@ class Parser {
       if (this.isPunct(this.peek(1), ':')) return;
       if (t.kind !== 'word') return;
       if (t.value === 'BS_' || t.value === 'BU_' || t.value === 'BO_') return;
+      // A keyword followed on its line by something that is not another symbol starts a statement.
       const n = this.peek(1);
-      if (KEYWORDS.has(t.value) && n.kind !== 'eof' && !n.nl) return;
+      if (KEYWORDS.has(t.value) && n.kind !== 'eof' && !n.nl && !(n.kind === 'word' && KEYWORDS.has(n.value)))
+        return;
       this.i++;
     }
   }
