@@ -4,7 +4,7 @@
  * Lambda handler itself.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { GetSubscriptionAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +12,7 @@ import {
   DynamoDbAlertRuleStore,
   DynamoDbAlertStateStore,
 } from '../../lambdas/adapters/aws/alerts-dynamodb.js';
-import { tenantTopicName } from '../../lambdas/adapters/aws/alerts-sns.js';
+import { type SnsAlertNotifier, tenantTopicName } from '../../lambdas/adapters/aws/alerts-sns.js';
 import { createAwsAlerts, loadAlertConfig } from '../../lambdas/adapters/aws/alerts-wiring.js';
 import { ALERT_ENV, ALERT_RULES_KEYS, ALERTS_KEYS } from '../../lambdas/core/alerts/deployment.js';
 import { type AlertEvent, AlertEventSchema } from '../../lambdas/core/alerts/records.js';
@@ -94,6 +94,7 @@ let moto: MotoServer;
 let res: IngestResources;
 let env: Record<string, string>;
 let service: AlertService;
+let notifier: SnsAlertNotifier;
 let snsQueueUrl: string;
 /** Warnings the service logged (delivery failures would show here). */
 const warnings: string[] = [];
@@ -135,6 +136,7 @@ beforeAll(async () => {
     log: { warn: (m, e) => warnings.push(`${m} ${JSON.stringify(e)}`) },
   });
   service = alerts.service;
+  notifier = alerts.notifier;
   // Observe the tenant topic through an SQS subscription (raw delivery off: the SNS envelope arrives).
   const topicArn = await alerts.notifier.topicArn(T);
   expect(topicArn.endsWith(`:${tenantTopicName(PREFIX, T)}`)).toBe(true);
@@ -311,5 +313,30 @@ describe('alerting on AWS (moto)', () => {
     const rules = new DynamoDbAlertRuleStore(new DynamoDBClient({}), { table: RULES });
     const stale = await rules.listEnabledByOp(['stale']);
     expect(stale.every((r) => r.condition.op === 'stale' && r.enabled)).toBe(true);
+  });
+  it('subscriptions live on the tenant topic, with a severity filter policy', async () => {
+    const sub = await notifier.subscribe(T, {
+      protocol: 'email',
+      endpoint: 'ops@example.com',
+      severities: ['critical'],
+    });
+    const listed = await notifier.list(T);
+    const mine = listed.find((s) => s.endpoint === 'ops@example.com');
+    expect(mine).toMatchObject({ protocol: 'email' });
+    // The SQS tap of this test suite is not an e-mail/https subscription and is not listed.
+    expect(listed.every((s) => s.protocol === 'email' || s.protocol === 'https')).toBe(true);
+    const topicArn = await notifier.topicArn(T);
+    // moto confirms e-mail subscriptions at once; real SNS lists them as pending until confirmed.
+    expect(mine?.confirmed).toBe(true);
+    expect(sub.confirmed).toBe(false);
+    const id = mine?.id ?? '';
+    const attrs = await new SNSClient({}).send(
+      new GetSubscriptionAttributesCommand({ SubscriptionArn: `${topicArn}:${id}` }),
+    );
+    expect(JSON.parse(attrs.Attributes?.FilterPolicy ?? '{}')).toEqual({ severity: ['critical'] });
+    expect(await notifier.unsubscribe('other-tenant', id)).toBe(false);
+    expect(await notifier.unsubscribe(T, id)).toBe(true);
+    expect((await notifier.list(T)).some((s) => s.endpoint === 'ops@example.com')).toBe(false);
+    expect(await notifier.list('other-tenant')).toEqual([]);
   });
 });
