@@ -32,30 +32,30 @@ describe('fleetwire decode-frames', () => {
     const lines = r.stdout.split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toEqual([
-      '{"id": 100, "message": "Engine", "signals": {"Speed": 100, "Rpm": 2000, "Temp": 60, "Gear": 3, "Load": 42, "Torque": -10, "Flags": 5}}',
-      '{"id": 2147483939, "message": "Wide", "signals": {"Counter64": 17279655951921914625}}',
-      '{"id": 291, "message": "Wide", "signals": {"Counter64": 1}}',
-      '{"id": 201, "message": "Double", "signals": {"D64": "NaN"}}',
-      '{"id": 201, "message": "Double", "signals": {"D64": "Infinity"}}',
-      '{"id": 201, "message": "Double", "signals": {"D64": "-Infinity"}}',
-      '{"id": 999, "error": "unknown id"}',
-      '{"id": 300, "message": "Muxed", "signals": {"Mode": 8, "Crc": 17}, "error": "expected multiplexer id 0, 1, 2, 3, 4, 5, 6 or 7, but got 8"}',
-      '{"id": 302, "message": "Short", "signals": {"Head": 42}, "error": "frame has 1 bytes, message Short has 8: 1 signal(s) missing", "missing": ["Tail"]}',
-      '{"id": null, "error": "line is not valid JSON"}',
-      '{"id": 100, "error": "data must be a string of hex byte pairs"}',
-      '{"id": null, "error": "empty line"}',
-      '{"id": 100, "message": "Engine", "signals": {"Speed": 100, "Rpm": 2000, "Temp": 60, "Gear": 3, "Load": 42, "Torque": -10, "Flags": 5}}',
+      '{"id":100,"message":"Engine","signals":{"Speed":100,"Rpm":2000,"Temp":60,"Gear":3,"Load":42,"Torque":-10,"Flags":5}}',
+      '{"id":2147483939,"message":"Wide","signals":{"Counter64":17279655951921914625}}',
+      '{"id":291,"message":"Wide","signals":{"Counter64":1}}',
+      '{"id":201,"message":"Double","signals":{"D64":"NaN"}}',
+      '{"id":201,"message":"Double","signals":{"D64":"Infinity"}}',
+      '{"id":201,"message":"Double","signals":{"D64":"-Infinity"}}',
+      '{"id":999,"error":"unknown id"}',
+      '{"id":300,"message":"Muxed","signals":{"Mode":8,"Crc":17},"error":"expected multiplexer id 0, 1, 2, 3, 4, 5, 6 or 7, but got 8"}',
+      '{"id":302,"message":"Short","signals":{"Head":42},"error":"frame has 1 bytes, message Short has 8: 1 signal(s) missing","missing":["Tail"]}',
+      '{"id":null,"error":"line is not valid JSON"}',
+      '{"id":100,"error":"data must be a string of hex byte pairs"}',
+      '{"id":null,"error":"empty line"}',
+      '{"id":100,"message":"Engine","signals":{"Speed":100,"Rpm":2000,"Temp":60,"Gear":3,"Load":42,"Torque":-10,"Flags":5}}',
     ]);
   });
 
   it('prints value-table names with --choices and matches J1939 PGNs with --j1939', () => {
     const input = '{"id": 100, "data": "1027d0076457f9c5"}\n{"id": 419361047, "data": "00ff010000000000"}\n';
     const plain = run(['decode-frames', '--dbc', dbc], input).stdout.split('\n');
-    expect(plain[1]).toBe('{"id": 419361047, "error": "unknown id"}');
+    expect(plain[1]).toBe('{"id":419361047,"error":"unknown id"}');
     const r = run(['decode-frames', '--dbc', dbc, '--choices', '--j1939'], input);
     const lines = r.stdout.split('\n');
     expect(JSON.parse(lines[0]!).signals.Gear).toBe('D');
-    expect(lines[1]).toBe('{"id": 419361047, "message": "CCVS", "signals": {"WheelSpeed": 1.99609375}}');
+    expect(lines[1]).toBe('{"id":419361047,"message":"CCVS","signals":{"WheelSpeed":1.99609375}}');
   });
 
   it('requires --dbc and reports unreadable DBC files as typed errors', () => {

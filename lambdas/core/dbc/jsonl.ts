@@ -1,7 +1,7 @@
 /**
  * The JSON-lines frame format of `fleetwire decode-frames` and the conformance vectors:
  * input  `{"id": <int>, "data": "<hex>", "extended": <bool, optional>}`,
- * output `{"id", "message", "signals": {…}}` plus `"error"` / `"missing"` / `"skipped"` when relevant, or
+ * output (compact JSON) `{"id", "message", "signals": {…}}` plus `"error"` / `"missing"` / `"skipped"` when relevant, or
  * `{"id", "error"}` for an unknown id or unusable line. Numbers are printed exactly: integers with all
  * their digits (BigInt beyond 2^53), floats in shortest round-trip form, NaN and ±Infinity as strings.
  */
@@ -200,26 +200,39 @@ function q(name: string): string {
   return s;
 }
 
-/** Format one decode result as an output line (without newline). */
-export function formatResult(rawId: number, r: FrameDecodeResult): string {
-  if (r.kind === 'unknown') return `{"id": ${rawId}, "error": "unknown id"}`;
-  let s = `{"id": ${rawId}, "message": ${q(r.message)}, "signals": {`;
+/** The signals object as JSON with exact numbers (see module doc). */
+function formatSignals(signals: Record<string, SignalValue>): string {
+  // Native JSON.stringify is exact for finite numbers and strings and much faster than building the
+  // text here; it throws on BigInt and writes null for NaN/±Infinity, so those take the manual path.
+  try {
+    const s = JSON.stringify(signals);
+    if (!s.includes('null')) return s;
+  } catch {
+    // BigInt value: manual path.
+  }
+  let s = '{';
   let first = true;
-  for (const k in r.signals) {
-    s += `${first ? '' : ', '}${q(k)}: ${formatValue(r.signals[k]!)}`;
+  for (const k in signals) {
+    s += `${first ? '' : ','}${q(k)}:${formatValue(signals[k]!)}`;
     first = false;
   }
-  s += '}';
-  if (r.error) s += `, "error": ${JSON.stringify(r.error.message)}`;
-  if (r.missing) s += `, "missing": [${r.missing.map(q).join(', ')}]`;
-  if (r.skipped) s += `, "skipped": [${r.skipped.map(q).join(', ')}]`;
+  return `${s}}`;
+}
+
+/** Format one decode result as an output line (compact JSON, without newline). */
+export function formatResult(rawId: number, r: FrameDecodeResult): string {
+  if (r.kind === 'unknown') return `{"id":${rawId},"error":"unknown id"}`;
+  let s = `{"id":${rawId},"message":${q(r.message)},"signals":${formatSignals(r.signals)}`;
+  if (r.error) s += `,"error":${JSON.stringify(r.error.message)}`;
+  if (r.missing) s += `,"missing":[${r.missing.map(q).join(',')}]`;
+  if (r.skipped) s += `,"skipped":[${r.skipped.map(q).join(',')}]`;
   return `${s}}`;
 }
 
 /** Format an unusable input line. */
 export function formatLineError(rawId: unknown, error: string): string {
   const id = typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : 'null';
-  return `{"id": ${id}, "error": ${JSON.stringify(error)}}`;
+  return `{"id":${id},"error":${JSON.stringify(error)}}`;
 }
 
 /**
