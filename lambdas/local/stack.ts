@@ -34,6 +34,7 @@ import type { AlertService } from '../services/alert-service.js';
 import { type CommandService, createCommandService } from '../services/command-service.js';
 import { type DbcEngine, DbcResolver } from '../services/dbc-resolver.js';
 import { type IngestOutcome, IngestService } from '../services/ingest-service.js';
+import { handleAdmin } from './http/admin.js';
 import { type LocalHttpServer, startHttpServer } from './http/server.js';
 import { type LocalLogger, silentLogger } from './log.js';
 import { type LocalBroker, startBroker } from './mqtt/broker.js';
@@ -313,6 +314,22 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       error: (m, d) => log.warn('api', `${m} ${JSON.stringify(d)}`),
       warn: (m, d) => log.warn('api', `${m} ${JSON.stringify(d)}`),
     };
+    /** Re-run a dead letter through the ingest service (what `fleetwire replay` does with SQS on AWS). */
+    const replayDeadLetter = async (id: number) => {
+      const letter = deadLetters.get(id);
+      if (!letter) return undefined;
+      const event: IngestRuleEvent = {
+        payload: letter.payloadBase64,
+        topic: letter.topic ?? '',
+        clientId: letter.clientId ?? 'n/a',
+        principal: '',
+        receivedAt: letter.receivedAt,
+      };
+      const outcome = await ingest.ingestRaw(event);
+      deadLetters.markReplayed(id, now(), !outcome.deadLettered);
+      return { letter, outcome };
+    };
+
     // The HTTP server starts first (port 0 is only known after listen); the API it serves is built next.
     let stats: () => Record<string, unknown> = () => ({});
     let api: Api | undefined;
@@ -321,6 +338,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         api: (req) => (api as Api)(req),
         files,
         health: () => ({ status: 'ok', ...stats() }),
+        admin: (req) =>
+          handleAdmin(
+            {
+              authenticator: apiKeyAuthenticator(adapters.apiKeys, now),
+              tenant: LOCAL_TENANT,
+              deadLetters,
+              replay: (id) => replayDeadLetter(id),
+              stats: () => stats(),
+            },
+            req,
+          ),
         log,
         maxBodyBytes: MAX_BODY_BYTES,
       },
@@ -393,20 +421,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       router,
       http,
       stats: () => stats(),
-      async replayDeadLetter(id) {
-        const letter = deadLetters.get(id);
-        if (!letter) return undefined;
-        const event: IngestRuleEvent = {
-          payload: letter.payloadBase64,
-          topic: letter.topic ?? '',
-          clientId: letter.clientId ?? 'n/a',
-          principal: '',
-          receivedAt: letter.receivedAt,
-        };
-        const outcome = await ingest.ingestRaw(event);
-        deadLetters.markReplayed(id, now(), !outcome.deadLettered);
-        return { letter, outcome };
-      },
+      replayDeadLetter,
       close() {
         closing ??= unwind();
         return closing;

@@ -162,6 +162,31 @@ describe('local stack: ingest over MQTT/TLS', () => {
   });
 });
 
+describe('local stack: dead-letter administration', () => {
+  it('lists, replays and discards dead letters for a local operator only', async () => {
+    const list = await call(stack, 'GET', '/local/dead-letters?status=pending&limit=500');
+    expect(list.status).toBe(200);
+    const token = list.body.items.find((d: { code: string }) => d.code === 'TOKEN_MISMATCH');
+    expect(token).toMatchObject({ topic: 'dt/fleetwire/dev-b/flexconnect-json', status: 'pending' });
+    const replay = await call(stack, 'POST', `/local/dead-letters/${token.id}/replay`);
+    expect(replay.status).toBe(200);
+    expect(replay.body.outcome).toMatchObject({ deadLettered: true, code: 'TOKEN_MISMATCH' });
+    expect(replay.body.deadLetter).toMatchObject({ status: 'pending', replays: 1 });
+    const discard = await call(stack, 'POST', `/local/dead-letters/${token.id}/discard`);
+    expect(discard.body).toMatchObject({ status: 'discarded' });
+    expect((await call(stack, 'POST', '/local/dead-letters/999999/replay')).status).toBe(404);
+    expect((await call(stack, 'GET', '/local/dead-letters?status=nope')).status).toBe(400);
+    expect((await call(stack, 'GET', '/local/dead-letters', undefined, null)).status).toBe(401);
+    const viewer = await call(stack, 'POST', '/v1/api-keys', { role: 'viewer', name: 'v' });
+    expect(viewer.status).toBe(201);
+    const asViewer = await call(stack, 'GET', '/local/dead-letters', undefined, viewer.body.key);
+    expect(asViewer.status).toBe(403);
+    expect((await call(stack, 'GET', '/local/stats')).body).toMatchObject({
+      router: { received: expect.any(Number) },
+    });
+  });
+});
+
 describe('local stack: authentication and authorization', () => {
   it('refuses a certificate the registry does not know (MQTT 3.1.1 and 5)', async () => {
     const ghost = stack.ca.issueDevice('ghost');

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { LocalFileStore } from '../../adapters/local/file-store.js';
 import type { ApiRequest, ApiResponse } from '../../api/http.js';
 import type { LocalLogger } from '../log.js';
+import type { AdminRequest } from './admin.js';
 
 /** What the HTTP server serves. */
 export interface HttpServerDeps {
@@ -21,6 +22,8 @@ export interface HttpServerDeps {
   files: LocalFileStore;
   /** Body of `GET /healthz`. */
   health: () => Record<string, unknown>;
+  /** The local operator routes under `/local/` (see ./admin.ts). */
+  admin?: (req: AdminRequest) => Promise<{ status: number; body: unknown }>;
   log: LocalLogger;
   /** Largest API request body. */
   maxBodyBytes: number;
@@ -195,6 +198,16 @@ export async function startHttpServer(
           : Promise.resolve(sendError(res, 405, 'METHOD_NOT_ALLOWED', 'use GET'));
     } else if (url.pathname.startsWith('/files/')) {
       handled = files(req, res, url);
+    } else if (url.pathname.startsWith('/local/') && deps.admin) {
+      const admin = deps.admin;
+      const query: Record<string, string> = Object.create(null);
+      for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.get(key) ?? '';
+      handled = admin({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query,
+        headers: flatHeaders(req),
+      }).then((r) => sendJson(res, r.status, r.body));
     } else {
       handled = api(req, res, url);
     }
