@@ -14,7 +14,7 @@
  * authorizer, machines authenticate with API keys (not JWTs), and the same key format works on the local
  * stack. The authorizer verifies Cognito tokens itself (JWKS, RS256, issuer, audience, expiry).
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { type App, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import {
   type CfnStage,
   CorsHttpMethod,
@@ -62,6 +62,7 @@ import {
 } from '../lambdas/core/topics.js';
 import { API_ENV } from '../lambdas/handlers/api-config.js';
 import { FleetwireFunction } from './constructs/fleetwire-function.js';
+import type { FleetwireStacks } from './fleetwire-app.js';
 
 // ---------------------------------------------------------------------------------------------- stateful
 
@@ -570,4 +571,59 @@ export class ApiStack extends Stack {
     super(scope, id, props);
     this.api = new FleetwireApi(this, 'Api', props);
   }
+}
+
+/** Log retentions CloudWatch accepts: the smallest one ≥ `days`. */
+function logRetention(days: number): RetentionDays {
+  const ok = Object.values(RetentionDays).filter((v): v is RetentionDays => typeof v === 'number');
+  return ok.filter((v) => v >= days).sort((a, b) => a - b)[0] ?? RetentionDays.INFINITE;
+}
+
+/** What {@link addFleetwireApi} created. */
+export interface FleetwireApiStacks {
+  readonly table: ApiDataTable;
+  readonly users: ApiUserPool;
+  readonly api: ApiStack;
+}
+
+/**
+ * Add the API to a built Fleetwire app: {@link ApiDataTable} and {@link ApiUserPool} in the stateful
+ * stack, {@link ApiStack} (`Fleetwire-<env>-Api`) deploying after it. Call from `buildFleetwireApp` after
+ * the stateful stack exists (one line), so `cdk synth` and the infrastructure tests see the same app.
+ */
+export function addFleetwireApi(
+  app: App,
+  stacks: Pick<FleetwireStacks, 'settings' | 'stateful'>,
+  opts: Pick<
+    FleetwireApiProps,
+    'corsOrigins' | 'throttleRate' | 'throttleBurst' | 'authorizerCacheSeconds'
+  > = {},
+): FleetwireApiStacks {
+  const { settings, stateful: s } = stacks;
+  const table = new ApiDataTable(s, 'ApiData', {
+    removalPolicy: settings.removalPolicy,
+    deletionProtection: settings.deletionProtection,
+  });
+  const users = new ApiUserPool(s, 'ApiUsers', { removalPolicy: settings.removalPolicy });
+  const api = new ApiStack(app, `Fleetwire-${settings.envName}-Api`, {
+    env: { account: s.account, region: s.region },
+    description: `Fleetwire (${settings.envName}) HTTPS API, authorizer, command events and event log`,
+    apiTable: table.table,
+    registry: s.registry.table,
+    filesBucket: s.filesBucket,
+    telemetry: {
+      databaseName: s.timestream.databaseName,
+      tableName: s.timestream.tableName,
+      tableArn: s.timestream.tableArn,
+    },
+    eventBus: s.events.bus,
+    fleet: { thingTypeName: settings.names.thingType, policyNames: s.fleet.policyNames },
+    topics: { app: settings.names.app },
+    userPool: { userPoolId: users.userPool.userPoolId, clientIds: [users.client.userPoolClientId] },
+    logRetention: logRetention(settings.logRetentionDays),
+    logRemovalPolicy: settings.removalPolicy,
+    ...opts,
+  });
+  api.addDependency(s);
+  return { table, users, api };
 }

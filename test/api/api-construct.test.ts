@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ApiDataTable, ApiStack, ApiUserPool } from '../../lib/api-construct.js';
+import { type ApiStack, addFleetwireApi } from '../../lib/api-construct.js';
 import { buildFleetwireApp } from '../../lib/fleetwire-app.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -19,32 +19,18 @@ let api: Template;
 let stateful: Template;
 let apiStack: ApiStack;
 let statefulStack: ReturnType<typeof buildFleetwireApp>['stateful'];
+let settings: ReturnType<typeof buildFleetwireApp>['settings'];
 
 beforeAll(() => {
   const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
   const stacks = buildFleetwireApp(app);
   statefulStack = stacks.stateful;
-  const s = stacks.stateful;
-  const table = new ApiDataTable(s, 'ApiData');
-  const pool = new ApiUserPool(s, 'ApiUsers');
-  apiStack = new ApiStack(app, 'Fleetwire-test-Api', {
-    env: s.environment === undefined ? undefined : undefined,
-    apiTable: table.table,
-    registry: s.registry.table,
-    filesBucket: s.filesBucket,
-    telemetry: {
-      databaseName: s.timestream.databaseName,
-      tableName: s.timestream.tableName,
-      tableArn: s.timestream.tableArn,
-    },
-    eventBus: s.events.bus,
-    fleet: { thingTypeName: 'fleetwire-device', policyNames: s.fleet.policyNames },
-    topics: { app: 'fleetwire' },
-    userPool: { userPoolId: pool.userPool.userPoolId, clientIds: [pool.client.userPoolClientId] },
-  });
+  settings = stacks.settings;
+  // Exactly what buildFleetwireApp will call once it mounts the API.
+  apiStack = addFleetwireApi(app, stacks).api;
   app.synth();
   api = Template.fromStack(apiStack);
-  stateful = Template.fromStack(s);
+  stateful = Template.fromStack(stacks.stateful);
 }, 120_000);
 
 describe('FleetwireApi', () => {
@@ -87,7 +73,7 @@ describe('FleetwireApi', () => {
           API_TABLE: Match.anyValue(),
           REGISTRY_TABLE: Match.anyValue(),
           FILES_BUCKET: Match.anyValue(),
-          FLEETWIRE_APP: 'fleetwire',
+          FLEETWIRE_APP: settings.names.app,
           DEVICE_POLICY_NAMES: Match.anyValue(),
           POWERTOOLS_LOGGER_LOG_EVENT: 'false',
         }),
@@ -109,8 +95,8 @@ describe('FleetwireApi', () => {
       (r) => r.Properties.TopicRulePayload,
     );
     expect(rules.map((r) => r.Sql)).toEqual([
-      expect.stringContaining("FROM 'cmd/fleetwire/+/res'"),
-      expect.stringContaining("FROM 'cmd/fleetwire/+/ack'"),
+      expect.stringContaining(`FROM 'cmd/${settings.names.app}/+/res'`),
+      expect.stringContaining(`FROM 'cmd/${settings.names.app}/+/ack'`),
       expect.stringContaining("FROM '$aws/events/presence/+/+'"),
     ]);
     for (const r of rules) {
@@ -122,19 +108,21 @@ describe('FleetwireApi', () => {
 
   it('lets the API publish only on command request topics', () => {
     const text = JSON.stringify(api.toJSON());
-    expect(text).toContain('topic/cmd/fleetwire/*/req');
+    expect(text).toContain(`topic/cmd/${settings.names.app}/*/req`);
     expect(text).not.toMatch(/"iot:\*"/);
     expect(text).not.toMatch(/topic\/\*"/);
   });
 
-  it('stores API data in the stateful stack: PITR, deletion protection, TTL, two indexes', () => {
+  it('stores API data in the stateful stack: PITR, the environment’s deletion protection, TTL, two indexes', () => {
+    expect(apiStack.stackName).toBe('Fleetwire-dev-Api');
+    expect(apiStack.dependencies.map((d) => d.stackName)).toContain(statefulStack.stackName);
     stateful.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      DeletionProtectionEnabled: true,
+      DeletionProtectionEnabled: settings.deletionProtection,
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       GlobalSecondaryIndexes: [
         Match.objectLike({ IndexName: 'byDevice' }),
