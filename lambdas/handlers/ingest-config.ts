@@ -22,6 +22,7 @@ const schema = z.object({
   ),
   [INGEST_ENV.DEAD_LETTER_QUEUE_URL]: z.url({ protocol: /^https?$/ }),
   [INGEST_ENV.EVENT_BUS_NAME]: nonEmpty(),
+  [INGEST_ENV.TOPIC_APP]: z.optional(nonEmpty()),
   /** Whether the Timestream table accepts magnetic-store writes (the CDK stack enables them). */
   TELEMETRY_MAGNETIC_WRITES: z._default(z.enum(['true', 'false']), 'true'),
 });
@@ -38,6 +39,8 @@ export interface IngestConfig {
   readonly dbcPrefix: string;
   readonly deadLetterQueueUrl: string;
   readonly eventBusName: string;
+  /** The `<app>` topic segment; `dt/` topics of other apps are refused when set. */
+  readonly topicApp?: string;
 }
 
 /** Thrown when the environment is incomplete; the message lists every problem. */
@@ -69,5 +72,6 @@ export function loadIngestConfig(env: Readonly<Record<string, string | undefined
     dbcPrefix: c[INGEST_ENV.DBC_PREFIX],
     deadLetterQueueUrl: c[INGEST_ENV.DEAD_LETTER_QUEUE_URL],
     eventBusName: c[INGEST_ENV.EVENT_BUS_NAME],
+    ...(c[INGEST_ENV.TOPIC_APP] !== undefined ? { topicApp: c[INGEST_ENV.TOPIC_APP] } : {}),
   };
 }

@@ -76,6 +76,12 @@ export interface IngestDependencies {
    * pointing at another tenant's DBC is refused (DBC_NOT_FOUND). @default 'dbc/'
    */
   readonly dbcPrefix?: string;
+  /**
+   * The deployment's `<app>` topic segment. When set, `dt/` topics of another app are refused
+   * (INVALID_TOPIC): the device policy already forbids them, this is defence in depth for Basic Ingest,
+   * which reaches a rule whatever its FROM filter says. @default any app
+   */
+  readonly app?: string;
   /** `lastSeen` is written at most once per this interval per device. @default 60000 */
   readonly touchIntervalMs?: number;
   readonly log?: IngestLogger;
@@ -186,6 +192,9 @@ export class IngestService {
       throw e;
     }
     ctx.format = ctx.route.format;
+    if (this.deps.app !== undefined && ctx.route.family === 'dt' && ctx.route.app !== this.deps.app) {
+      return this.reject(ctx, 'INVALID_TOPIC', 'Topic belongs to another application');
+    }
     // parseTelemetryTopic accepts `n/a`; here the thing must be the client id in every family.
     if (ctx.route.thing !== clientId) {
       return this.reject(ctx, 'TOPIC_IDENTITY_MISMATCH', 'Topic names a different device than the client id');

@@ -58,7 +58,7 @@ interface Rig {
   now: { t: number };
 }
 
-function rig(opts: { hookFails?: boolean } = {}): Rig {
+function rig(opts: { hookFails?: boolean; app?: string } = {}): Rig {
   const registry = new MemoryRegistry(
     device({ dbcKey: 'dbc/t1/toy' }),
     device({ deviceId: 'dev-2', tenant: 't2' }),
@@ -78,6 +78,7 @@ function rig(opts: { hookFails?: boolean } = {}): Rig {
     deadLetters: dlq,
     events,
     dbc: resolver as DbcResolver<unknown>,
+    ...(opts.app ? { app: opts.app } : {}),
     log: { warn: (message, extra) => warnings.push({ message, extra }) },
     onPoints: async (tenant, points) => {
       if (opts.hookFails) throw new Error('alerts down');
@@ -167,6 +168,16 @@ describe('IngestService', () => {
       });
     });
   }
+
+  it('refuses dt/ topics of another application when the app is configured', async () => {
+    const { service } = rig({ app: 'fleetwire' });
+    const other = await service.ingest(ruleEvent(flexJson(), 'dt/other-app/dev-1/flexconnect-json'));
+    expect(other).toMatchObject({ status: 'rejected', code: 'INVALID_TOPIC' });
+    const ours = await service.ingest(ruleEvent(flexJson(), JSON_TOPIC));
+    expect(ours.status).toBe('stored');
+    const flex = await service.ingest(ruleEvent(flexJson(), 'flexconnect/mqtt_topic'));
+    expect(flex.status).toBe('stored');
+  });
 
   it('rejects a disabled device', async () => {
     r.registry.devices.set('dev-1', device({ status: 'disabled' }));

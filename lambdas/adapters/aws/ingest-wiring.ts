@@ -66,6 +66,7 @@ export function createAwsIngestService(
       new EventBridgeEventSink(createEventBridgeClient(), { busName: config.eventBusName }),
     dbc: new DbcResolver(files, DBC_ENGINE),
     dbcPrefix: config.dbcPrefix,
+    ...(config.topicApp !== undefined ? { app: config.topicApp } : {}),
     ...(overrides.log ? { log: overrides.log } : {}),
     ...(overrides.onPoints ? { onPoints: overrides.onPoints } : {}),
   });
