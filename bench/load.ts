@@ -216,7 +216,7 @@ async function main(): Promise<number> {
       seed: Number(flags.seed),
       respond: false,
       qos: 1,
-      drainMs: 60_000,
+      drainMs: 300_000, // let a slow stack finish: every message is acknowledged or counted as an error
       ...(can ? { can } : {}),
       progressIntervalMs: 5000,
       onProgress: (p) =>
@@ -233,7 +233,7 @@ async function main(): Promise<number> {
     });
     // Wait for the stack to finish what it acknowledged.
     const drainStart = Date.now();
-    while (observed < delivered && Date.now() - drainStart < 60_000)
+    while (observed < delivered && Date.now() - drainStart < 300_000)
       await new Promise((r) => setTimeout(r, 50));
     poll();
     clearInterval(poller);

@@ -266,16 +266,20 @@ export class SimDevice {
     ]);
   }
 
-  /** Disconnect (DISCONNECT packet, then close); unacknowledged publishes count as errors. */
+  /**
+   * Disconnect: a DISCONNECT packet when everything was acknowledged; otherwise close at once, and the
+   * publishes still waiting for a PUBACK fail (they count as errors, so sent = acknowledged + errors).
+   */
   async close(): Promise<void> {
     this.abort.abort();
     const client = this.client;
     if (!client) return;
+    // No reconnect from here on; with reconnectPeriod 0 a forced close fails the pending callbacks.
+    client.options.reconnectPeriod = 0;
+    const force = this.inflight > 0;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        client.end(true, () => resolve());
-      }, 2000);
-      client.end(false, () => {
+      const t = setTimeout(resolve, 3000);
+      client.end(force, () => {
         clearTimeout(t);
         resolve();
       });
