@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { DBC_ENGINE } from '../lambdas/adapters/aws/ingest-wiring.js';
+import { planRecords } from '../lambdas/adapters/aws/timestream-records.js';
 import { TimestreamTelemetryStore } from '../lambdas/adapters/aws/timestream-store.js';
 import {
   encodeFlexconnectBinary,
@@ -136,11 +137,21 @@ export async function serviceBench(): Promise<void> {
   const framing = bench('framing only: decodePayload (100 KB binary)', () =>
     decodePayload(payload, 'flexconnect-binary', { device: 'bench-device', receivedAt: T0 }),
   );
+  // Breakdown of the service's work, each measured alone (CPU-bound, synchronous).
+  const decoded = decodePayload(payload, 'flexconnect-binary', { device: 'bench-device', receivedAt: T0 });
+  const compiled = DBC_ENGINE.load(dbcText);
+  const points = DBC_ENGINE.framesToPoints(decoded.frames, compiled, 'bench-device').points;
+  const f2p = bench('  DBC: framesToPoints (7.7k frames)', () =>
+    DBC_ENGINE.framesToPoints(decoded.frames, compiled, 'bench-device'),
+  );
+  const plan = bench('  Timestream: planRecords (2k points)', () => planRecords('bench', points));
   const full = await benchAsync('ingest service: 100 KB binary → records', () => service.ingest(event));
   console.log(
     `message: ${payload.byteLength} bytes, ${first.stored} points → ${perMessage.records} records in ${perMessage.requests} WriteRecords calls`,
   );
   report(framing);
+  report(f2p, framing);
+  report(plan, framing);
   report(full, framing);
   const ms = full.nsPerOp / 1e6;
   // On a shared machine wall time includes waiting for a CPU; CPU time is the work itself.
