@@ -29,8 +29,10 @@ class MessageCodec implements CompiledMessage {
   /** Signals that can never be decoded: beyond the message length, or of zero length. */
   readonly skipped: readonly string[];
   readonly root: MuxNode;
-  readonly fast: FastDecoder | undefined;
-  readonly fastChoices: FastDecoder | undefined;
+  private readonly generate: boolean;
+  // Generated on first use: compiling a large DBC stays cheap when a device sends only a few messages.
+  private fastPlain: FastDecoder | undefined | null = null;
+  private fastNamed: FastDecoder | undefined | null = null;
 
   constructor(msg: DbcMessage, generate: boolean) {
     this.name = msg.name;
@@ -56,8 +58,18 @@ class MessageCodec implements CompiledMessage {
     this.signals = plans;
     this.skipped = skipped;
     this.root = buildTree(plans);
-    this.fast = generate ? generateFastDecoder(this.root) : undefined;
-    this.fastChoices = generate ? generateFastDecoder(this.root, true) : undefined;
+    this.generate = generate;
+  }
+
+  /** The generated decoder (without / with value-table names), built on first use. */
+  fast(choices: boolean): FastDecoder | undefined {
+    if (!this.generate) return undefined;
+    if (choices) {
+      if (this.fastNamed === null) this.fastNamed = generateFastDecoder(this.root, true);
+      return this.fastNamed;
+    }
+    if (this.fastPlain === null) this.fastPlain = generateFastDecoder(this.root);
+    return this.fastPlain;
   }
 
   decode(data: Uint8Array, opts?: DecodeFrameOptions): DecodedMessageFrame {
@@ -66,8 +78,8 @@ class MessageCodec implements CompiledMessage {
 
   /** Decode with the frame's own id in the result. */
   decodeAs(id: number, extended: boolean, data: Uint8Array, choices: boolean): DecodedMessageFrame {
-    const fast = choices ? this.fastChoices : this.fast;
-    if (fast !== undefined && data.length >= this.length) {
+    const fast = data.length >= this.length ? this.fast(choices) : undefined;
+    if (fast !== undefined) {
       const signals = fast(data);
       if (signals !== undefined) {
         const r: DecodedMessageFrame = { kind: 'message', id, extended, message: this.name, signals };
