@@ -22,6 +22,7 @@ import {
   withBuiltins,
 } from '../core/alerts/builtin.js';
 import { type ContractRuleOptions, ruleFromContract } from '../core/alerts/contract.js';
+import { hasErrorInfo } from '../core/alerts/device-errors.js';
 import {
   type AlertStateRecord,
   applyTransitions,
@@ -90,6 +91,12 @@ export interface AlertServiceOptions {
   maxRulesPerTenant?: number;
   /** Most due states one sweep handles (the rest wait for the next sweep). @default 1000 */
   sweepDueLimit?: number;
+  /**
+   * How long a device seen with no open alert skips the state read for messages only the device-error
+   * and `*` stale rules could concern (no error information in them). 0 disables the shortcut.
+   * @default 15000
+   */
+  quietCacheTtlMs?: number;
 }
 
 /** Everything the alert service depends on. */
@@ -155,6 +162,8 @@ export class AlertService {
   private readonly opts: Required<AlertServiceOptions>;
   private readonly ruleCache = new Map<string, CachedRules>();
   private readonly deviceCache = new Map<string, CachedDevice>();
+  /** Devices whose states were all OK at the last read, until when (see evaluateDevice). */
+  private readonly quiet = new Map<string, number>();
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.now = deps.clock ?? Date.now;
@@ -165,6 +174,7 @@ export class AlertService {
       lastSeenSlackMs: 60_000,
       maxRulesPerTenant: 500,
       sweepDueLimit: 1000,
+      quietCacheTtlMs: 15_000,
       ...(deps.options ?? {}),
     };
   }
@@ -209,11 +219,23 @@ export class AlertService {
       points.map((p) => p.fields),
     );
     if (candidates.length === 0) return;
+    const now = this.now();
+    const quietKey = `${tenant}\u0000${deviceId}`;
+    // Rules evaluated whatever the fields (device errors, `*` stale) matter for a point without error
+    // information only while their alert is open. A device whose states were all OK at a recent read
+    // skips the read for such messages: this saves one read per message for devices that never report
+    // errors, at the price of ending an alert another process opened up to `quietCacheTtlMs` late.
+    const onlyIdle = candidates.every(
+      (e) =>
+        (e.compiled.kind === 'device_error' || e.rule.field === ANY_FIELD) &&
+        !points.some((p) => hasErrorInfo(p.fields)),
+    );
+    if (onlyIdle && (this.quiet.get(quietKey) ?? 0) > now) return;
     // Stable sort: equal times keep arrival order (the reference model does the same).
     const sorted = points.length > 1 ? [...points].sort((a, b) => a.time - b.time) : points;
     const stored = await this.deps.states.listForDevice(tenant, deviceId);
     const byRule = new Map(stored.map((s) => [s.ruleId, s]));
-    const now = this.now();
+    const status = new Map(stored.map((s) => [s.ruleId, s.status]));
     for (const entry of candidates) {
       const wholeDevice = entry.rule.field === ANY_FIELD;
       const evolve = (base: EvalState, out: Transition[]): EvalState => {
@@ -229,8 +251,13 @@ export class AlertService {
         }
         return s;
       };
-      await this.commit(tenant, entry.rule, deviceId, byRule.get(entry.rule.id), evolve, now);
+      const after = await this.commit(tenant, entry.rule, deviceId, byRule.get(entry.rule.id), evolve, now);
+      if (after) status.set(entry.rule.id, after.status);
     }
+    if ([...status.values()].every((st) => st === 'OK')) {
+      if (this.quiet.size >= DEVICE_CACHE_MAX) this.quiet.clear();
+      this.quiet.set(quietKey, now + this.opts.quietCacheTtlMs);
+    } else this.quiet.delete(quietKey);
   }
 
   /**
@@ -259,6 +286,7 @@ export class AlertService {
         alertIdFor: alertIdFor(tenant, rule.id, deviceId),
       });
       if (await this.deps.states.put(state, cur?.version ?? 0)) {
+        if (state.status !== 'OK') this.quiet.delete(`${tenant}\u0000${deviceId}`);
         // Deliver only what this write added: entries another writer left are theirs (or the sweep's)
         // to deliver, so the normal path delivers every event exactly once.
         return added.length > 0 ? this.flush(state, rule, added) : state;
@@ -751,6 +779,7 @@ export class AlertService {
   clearCaches(): void {
     this.ruleCache.clear();
     this.deviceCache.clear();
+    this.quiet.clear();
   }
 }
 

@@ -474,3 +474,37 @@ describe('AlertService — history queries', () => {
     expect(f(Date.UTC(2099, 0)) > f(Date.UTC(2026, 0))).toBe(true);
   });
 });
+
+describe('AlertService — read shortcut for quiet devices', () => {
+  it('skips the state read for messages only idle built-in rules could concern, for a short while', async () => {
+    const h = harness();
+    await h.addDevice(T, 'can-1');
+    let reads = 0;
+    const counting: AlertStateStore = Object.assign(Object.create(h.states) as AlertStateStore, {
+      listForDevice: async (tenant: string, device: string) => {
+        reads++;
+        return h.states.listForDevice(tenant, device);
+      },
+    });
+    const svc = h.second(counting);
+    const t0 = h.clock.t - 60_000;
+    for (let i = 0; i < 5; i++) await svc.onPoints(T, [pt('can-1', t0 + i, { 'VehicleSpeed.Speed': 50 })]);
+    expect(reads).toBe(1);
+    // Error information always reads (and fires).
+    await svc.onPoints(T, [pt('can-1', t0 + 10, { 'system_status.error_flags': '["X"]' })]);
+    expect(reads).toBe(2);
+    expect(h.sink.codes()).toEqual(['ALERT_FIRING']);
+    // With an open alert, every message reads (it may end the alert).
+    await svc.onPoints(T, [pt('can-1', t0 + 11, { 'VehicleSpeed.Speed': 51 })]);
+    await svc.onPoints(T, [pt('can-1', t0 + 12, { 'VehicleSpeed.Speed': 52 })]);
+    expect(reads).toBe(4);
+    // After the cache time, a quiet device is read again.
+    await svc.onPoints(T, [pt('can-1', t0 + 13, { 'system_status.error_flags': '[]' })]);
+    const before = reads;
+    await svc.onPoints(T, [pt('can-1', t0 + 14, { 'VehicleSpeed.Speed': 53 })]);
+    expect(reads).toBe(before);
+    h.clock.advance(15_001);
+    await svc.onPoints(T, [pt('can-1', t0 + 15, { 'VehicleSpeed.Speed': 54 })]);
+    expect(reads).toBe(before + 1);
+  });
+});
