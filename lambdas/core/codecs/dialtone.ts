@@ -86,7 +86,7 @@ export function decodeDialtoneValue(value: unknown, ctx: DecodeContext, limits: 
       }
       time = checkTimestamp(dts * 1000, limits, 'dts');
     }
-    result.points.push({ device, time, tags: emptyRecord<string>(), fields: sink.fields });
+    result.points.push({ device, time, tags: emptyRecord<string>(), fields: sink.finish() });
   } else {
     warnings.add('EMPTY_POINT', 'The message carries no readings; no point', 0);
   }

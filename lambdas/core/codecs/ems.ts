@@ -66,7 +66,7 @@ export function decodeEmsValue(value: unknown, ctx: DecodeContext, limits: Decod
       time = receiveTime(ctx, limits, 'EMS payload has no timestamp');
       warnings.add('RECEIVE_TIME_USED', 'No timestamp; the receive time was used', 0);
     }
-    const point: Point = { device, time, tags: emptyRecord<string>(), fields: sink.fields };
+    const point: Point = { device, time, tags: emptyRecord<string>(), fields: sink.finish() };
     result.points.push(point);
   } else {
     warnings.add('EMPTY_POINT', 'The message carries no fields; no point', 0);

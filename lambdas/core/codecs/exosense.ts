@@ -71,7 +71,7 @@ export function decodeExosenseValue(value: unknown, ctx: DecodeContext, limits: 
   // Errors after values so a channel's error sits next to its value regardless of key order.
   if (errors !== undefined) putChannelErrors(sink, errors, limits);
   const points = [];
-  if (sink.size > 0) points.push({ device, time, tags: emptyRecord<string>(), fields: sink.fields });
+  if (sink.size > 0) points.push({ device, time, tags: emptyRecord<string>(), fields: sink.finish() });
   else warnings.add('EMPTY_POINT', 'data_in carries no values or errors; no point', 0);
   return { format: 'exosense', points, frames: [], warnings: warnings.finish() };
 }

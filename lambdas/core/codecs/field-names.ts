@@ -12,6 +12,10 @@
  * The memo is bounded (`MAX_CACHED_NAMES` entries; when full it starts over) so hostile payloads with
  * ever-new keys cost memory only up to the bound. It never changes results: a name is always
  * `prefix + key`, memoized or not.
+ *
+ * Only plain keys are memoized: non-empty, without a dot, and not a forbidden key (`__proto__`,
+ * `constructor`, `prototype`). So a key found by {@link NameNode.knownName} or
+ * {@link NameNode.knownChild} is known to pass those checks, and the flattening walk skips them.
  */
 
 /** Most names and prefixes kept before the memo starts over. */
@@ -33,10 +37,19 @@ export class NameNode {
     private readonly cached: boolean,
   ) {}
 
+  /** The memoized full name of member `key`, or undefined (the key then still needs its checks). */
+  knownName(key: string): string | undefined {
+    return this.names?.get(key);
+  }
+
+  /** The memoized level of object member `key`, or undefined (the key then still needs its checks). */
+  knownChild(key: string): NameNode | undefined {
+    return this.kids?.get(key);
+  }
+
   /** The full name of member `key` of this level. */
   name(key: string): string {
-    // At the root the name is the key itself: JSON.parse already internalized it.
-    if (this.prefix === '' || !this.cached) return this.prefix + key;
+    if (!this.cached) return this.prefix + key;
     let names = this.names;
     if (names === undefined) {
       names = new Map();
@@ -44,8 +57,9 @@ export class NameNode {
     }
     let n = names.get(key);
     if (n === undefined) {
-      n = this.prefix + key;
-      if (budget > 0) {
+      // At the root the name is the key itself: JSON.parse already internalized it.
+      n = this.prefix === '' ? key : this.prefix + key;
+      if (budget > 0 && plainKey(key)) {
         budget--;
         names.set(key, n);
       }
@@ -63,7 +77,7 @@ export class NameNode {
     }
     let k = kids.get(key);
     if (k === undefined) {
-      const keep = budget > 0;
+      const keep = budget > 0 && plainKey(key);
       k = new NameNode(`${this.prefix + key}.`, keep);
       if (keep) {
         budget--;
@@ -72,6 +86,13 @@ export class NameNode {
     }
     return k;
   }
+}
+
+/** Whether `key` may be memoized: see the module comment. */
+function plainKey(key: string): boolean {
+  return (
+    key !== '' && !key.includes('.') && key !== '__proto__' && key !== 'constructor' && key !== 'prototype'
+  );
 }
 
 let root = new NameNode('', true);

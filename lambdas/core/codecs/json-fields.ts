@@ -12,6 +12,7 @@ import type { DecodeContext, FieldValue } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
 import { checkPayloadSize, decodeUtf8Strict, gunzipBounded, isGzip, parseJson } from './envelope.js';
 import { type NameNode, uncachedNames } from './field-names.js';
+import { buildKnownShape, MAX_BUILDER_FIELDS, rememberShape } from './record-shapes.js';
 import { checkName, checkTimestamp } from './values.js';
 import type { WarningList } from './warnings.js';
 
@@ -41,18 +42,27 @@ export function checkDepth(depth: number, limits: DecodeLimits): void {
  * lengths. Two JSON paths flattening to one name (`{"a.b": 1, "a": {"b": 2}}`) keep the last value
  * with a DUPLICATE_FIELD warning, as FlexConnect JSON does for a repeated field name.
  *
- * Speed: inserting into a large dictionary-mode record dominates the cost of flattening, so the
- * duplicate lookup is skipped while it cannot succeed. Paths made of dot-free keys map to distinct
- * names, so lookups start with the first key that contains a dot (that key's own name included) and
- * stay on from there; {@link put} (used for companions such as `.__error` and `.units`) always looks.
+ * Speed (these codecs must stay within 1.5× of JSON.parse):
+ * - Paths made of dot-free keys map to distinct names, so while no key with a dot was seen the sink
+ *   only appends names and values to two arrays; {@link finish} then builds the record in one go, with
+ *   a generated builder when the message has a recurring shape (record-shapes.ts). Past
+ *   `MAX_BUILDER_FIELDS` names (no builder applies) it stores what was collected into the record and
+ *   goes on storing directly. The first key that contains a dot, or a {@link put} (companions such as
+ *   `.__error` and `.units`), does the same and also turns on the duplicate check for every later name.
+ * - A key found in the name memo (field-names.ts) passed the key checks before (only checked, dot-free
+ *   keys are memoized), so only its length is checked again (limits differ per call).
  */
 export class FieldSink {
-  /** The collected fields (null prototype). */
-  readonly fields: Record<string, FieldValue> = emptyRecord<FieldValue>();
   /** Number of fields stored plus null values skipped (both count toward the limit). */
   count = 0;
   /** Number of distinct fields stored. */
   size = 0;
+  /** Names collected while no collision is possible (null once switched to per-field stores). */
+  private names: string[] | null = [];
+  /** Values of {@link names}, index for index. */
+  private values: FieldValue[] = [];
+  /** The record, once switched to per-field stores. */
+  private record: Record<string, FieldValue> | undefined;
   /** True once a key containing a dot was seen: from then on two paths may meet in one name. */
   private mayCollide = false;
   private readonly maxFields: number;
@@ -67,6 +77,19 @@ export class FieldSink {
     this.maxFields = limits.maxFieldsPerPoint;
     this.maxName = limits.maxNameLength;
     this.maxString = limits.maxStringLength;
+  }
+
+  /** The collected fields as a null-prototype record. Call once, after the last put. */
+  finish(): Record<string, FieldValue> {
+    const names = this.names;
+    if (names === null) return this.record as Record<string, FieldValue>;
+    const known = buildKnownShape(names, this.values);
+    if (known !== undefined) return known;
+    const fields = emptyRecord<FieldValue>();
+    const values = this.values;
+    for (let i = 0; i < names.length; i++) fields[names[i] as string] = values[i] as FieldValue;
+    rememberShape(names);
+    return fields;
   }
 
   /** Store one already-validated value under a full name, reporting a name stored twice. */
@@ -123,15 +146,25 @@ export class FieldSink {
         );
     }
     this.admit(name);
+    const names = this.names;
+    if (names !== null && names.length < MAX_BUILDER_FIELDS) {
+      names.push(name);
+      this.values.push(value);
+      this.size++;
+      return;
+    }
+    // Too many fields for a generated builder: store directly, as the record is a dictionary anyway.
+    if (names !== null) this.spill();
     if (this.mayCollide) this.store(name, value);
     else {
-      this.fields[name] = value;
+      (this.record as Record<string, FieldValue>)[name] = value;
       this.size++;
     }
   }
 
   /** Check every later name for duplicates (for callers that build names which may repeat). */
   checkDuplicates(): void {
+    if (this.names !== null) this.spill();
     this.mayCollide = true;
   }
 
@@ -143,13 +176,38 @@ export class FieldSink {
 
   /** Store member `key: v` of an object at `depth` under the level `names` (the key is validated here). */
   putMember(names: NameNode, key: string, v: unknown, depth: number): void {
-    checkName(key, this.limits, 'key');
-    if (!this.mayCollide && key.includes('.')) this.mayCollide = true;
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      this.putObject(names.child(key), v as Record<string, unknown>, depth + 1);
+      let kid = names.knownChild(key);
+      if (kid === undefined || key.length > this.maxName) {
+        this.checkKey(key);
+        kid = names.child(key);
+      }
+      this.putObject(kid, v as Record<string, unknown>, depth + 1);
     } else {
-      this.putValue(names.name(key), v, depth);
+      let name = names.knownName(key);
+      if (name === undefined || key.length > this.maxName) {
+        this.checkKey(key);
+        name = names.name(key);
+      }
+      this.putValue(name, v, depth);
     }
+  }
+
+  /** Validate a JSON key; the first key containing a dot switches to per-field stores. */
+  private checkKey(key: string): void {
+    checkName(key, this.limits, 'key');
+    if (!this.mayCollide && key.includes('.')) this.checkDuplicates();
+  }
+
+  /** Store the collected names and values into the record and switch to per-field stores. */
+  private spill(): void {
+    const names = this.names as string[];
+    const values = this.values;
+    const fields = emptyRecord<FieldValue>();
+    for (let i = 0; i < names.length; i++) fields[names[i] as string] = values[i] as FieldValue;
+    this.record = fields;
+    this.names = null;
+    this.values = [];
   }
 
   /** Count one field against the limit and check its name length. */
@@ -168,7 +226,9 @@ export class FieldSink {
 
   /** Store with the duplicate check. */
   private store(name: string, value: FieldValue): void {
-    if (this.fields[name] === undefined) this.size++;
+    if (!this.mayCollide) this.checkDuplicates();
+    const fields = this.record as Record<string, FieldValue>;
+    if (fields[name] === undefined) this.size++;
     else {
       this.warnings.add(
         'DUPLICATE_FIELD',
@@ -176,7 +236,7 @@ export class FieldSink {
         this.pointIndex,
       );
     }
-    this.fields[name] = value;
+    fields[name] = value;
   }
 }
 
