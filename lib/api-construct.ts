@@ -513,7 +513,49 @@ export class FleetwireApi extends Construct {
 
   /** The cdk-nag suppressions this construct needs, each scoped and explained (docs/api.md lists them). */
   private applyNagSuppressions(): void {
-    for (const f of [this.api, this.authorizer, this.commandEvents, this.eventLog]) {
+    const star = {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        'Actions without resource-level permissions: xray:PutTraceSegments/PutTelemetryRecords (tracing), timestream:DescribeEndpoints, iot:DescribeEndpoint, iot:CreateKeysAndCertificate and iot:CreateCertificateFromCsr only accept Resource "*".',
+      appliesTo: ['Resource::*'],
+    };
+    const indexes = {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        'DynamoDB grants include the table indexes (<table>/index/*): the API lists per device and per tenant through its two GSIs, and the registry is read by device id through its byDevice index.',
+      appliesTo: [{ regex: '/^Resource::.*\\/index\\/\\*$/' }],
+    };
+    const runtime = (what: string, appliesTo: { regex: string }[]) => ({
+      id: 'AwsSolutions-IAM5',
+      reason: `Resources created at run time, each grant confined to its type or prefix: ${what}.`,
+      appliesTo,
+    });
+    const reqTopics = { regex: '/^Resource::arn:.*:iot:.*:topic\\/cmd\\/.*\\/\\*\\/req$/' };
+    const perFunction: [FleetwireFunction, object[]][] = [
+      [
+        this.api,
+        [
+          star,
+          indexes,
+          runtime(
+            'things (thing/*), certificates (cert/*), DBC and firmware objects under dbc/ and firmware/ (S3 grant actions end in *), cmd/<app>/*/req topics',
+            [
+              { regex: '/^Resource::arn:.*:iot:.*:(thing|cert)\\/\\*$/' },
+              reqTopics,
+              { regex: '/^Resource::.*\\/(dbc|firmware)\\/\\*$/' },
+              { regex: '/^Action::s3:.*\\*$/' },
+            ],
+          ),
+        ],
+      ],
+      [
+        this.commandEvents,
+        [star, indexes, runtime('command request topics of devices (cmd/<app>/*/req)', [reqTopics])],
+      ],
+      [this.authorizer, [star, indexes]],
+      [this.eventLog, [star, indexes]],
+    ];
+    for (const [f, suppressions] of perFunction) {
       NagSuppressions.addResourceSuppressions(f.function, [
         {
           id: 'AwsSolutions-L1',
@@ -522,34 +564,10 @@ export class FleetwireApi extends Construct {
         },
       ]);
       const policy = f.role.node.tryFindChild('DefaultPolicy');
-      if (!policy) continue;
+      if (!policy) throw new Error(`${f.node.path} has no default policy to scope suppressions to`);
       NagSuppressions.addResourceSuppressions(
         policy,
-        [
-          {
-            id: 'AwsSolutions-IAM5',
-            reason:
-              'Actions without resource-level permissions: xray:PutTraceSegments/PutTelemetryRecords (tracing), timestream:DescribeEndpoints, iot:DescribeEndpoint, iot:CreateKeysAndCertificate and iot:CreateCertificateFromCsr only accept Resource "*".',
-            appliesTo: ['Resource::*'],
-          },
-          {
-            id: 'AwsSolutions-IAM5',
-            reason:
-              'DynamoDB grants include the table indexes (<table>/index/*): the API lists per device and per tenant through its two GSIs.',
-            appliesTo: [{ regex: '/^Resource::.*\\/index\\/\\*$/' }],
-          },
-          {
-            id: 'AwsSolutions-IAM5',
-            reason:
-              'Devices, certificates, object keys and command topics are created at run time: things (thing/*), certificates (cert/*), files under the dbc/ and firmware/ prefixes, and cmd/<app>/*/req topics; each grant is confined to its resource type or prefix.',
-            appliesTo: [
-              { regex: '/^Resource::arn:.*:iot:.*:(thing|cert)\\/\\*$/' },
-              { regex: '/^Resource::arn:.*:iot:.*:topic\\/cmd\\/.*\\/\\*\\/req$/' },
-              { regex: '/^Resource::.*\\/(dbc|firmware)\\/\\*$/' },
-              { regex: '/^Action::s3:.*\\*$/' },
-            ],
-          },
-        ],
+        suppressions as Parameters<typeof NagSuppressions.addResourceSuppressions>[1],
         true,
       );
     }

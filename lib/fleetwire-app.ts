@@ -5,6 +5,7 @@
 import { type App, Aspects, Tags } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { type ApiStack, addFleetwireApi } from './api-construct.js';
 import { IngestStack } from './ingest-stack.js';
 import { applyNagSuppressions } from './nag.js';
 import { type FleetwireSettings, settingsFromContext } from './settings.js';
@@ -18,6 +19,8 @@ export interface FleetwireStacks {
   readonly stateful: StatefulStack;
   /** Ingest Lambda and topic rules. */
   readonly ingest: IngestStack;
+  /** HTTPS API, its authorizer, command events and the event log (lib/api-construct.ts). */
+  readonly api: ApiStack;
 }
 
 /** Feature flags the app relies on (set unless the context already says otherwise). */
@@ -77,9 +80,12 @@ export function buildFleetwireApp(app: App): FleetwireStacks {
     ingest: { logRemovalPolicy: settings.removalPolicy },
   });
 
+  // The API's table and user pool go into the stateful stack; its functions into their own stack.
+  const { api } = addFleetwireApi(app, { settings, stateful });
+
   Tags.of(app).add('project', 'fleetwire');
   Tags.of(app).add('environment', envName);
   applyNagSuppressions({ stateful, ingest });
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
-  return { settings, stateful, ingest };
+  return { settings, stateful, ingest, api };
 }

@@ -26,8 +26,8 @@ beforeAll(() => {
   const stacks = buildFleetwireApp(app);
   statefulStack = stacks.stateful;
   settings = stacks.settings;
-  // Exactly what buildFleetwireApp will call once it mounts the API.
-  apiStack = addFleetwireApi(app, stacks).api;
+  // buildFleetwireApp mounts the API with addFleetwireApi.
+  apiStack = stacks.api;
   app.synth();
   api = Template.fromStack(apiStack);
   stateful = Template.fromStack(stacks.stateful);

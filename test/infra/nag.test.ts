@@ -17,6 +17,15 @@ const EXPECTED: Record<string, string[]> = {
   TimestreamDatabase: ['AwsSolutions-TS3'],
   IngestFunctionIngestFunction: ['AwsSolutions-L1'],
   IngestFunctionIngestRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
+  // The API stack (lib/api-construct.ts): Node 22 on each function, IAM5 scopes on each role policy.
+  ApiFunction: ['AwsSolutions-L1'],
+  ApiAuthorizerFunction: ['AwsSolutions-L1'],
+  ApiCommandEventsFunction: ['AwsSolutions-L1'],
+  ApiEventLogFunction: ['AwsSolutions-L1'],
+  ApiRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
+  ApiAuthorizerRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
+  ApiCommandEventsRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
+  ApiEventLogRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
 };
 
 describe.each(['dev', 'prod'])('cdk-nag AwsSolutions (%s)', (envName) => {
@@ -24,7 +33,7 @@ describe.each(['dev', 'prod'])('cdk-nag AwsSolutions (%s)', (envName) => {
   const asm = t.app.synth();
 
   it('leaves zero unsuppressed errors or warnings', () => {
-    for (const stack of [t.stateful, t.ingest]) {
+    for (const stack of [t.stateful, t.ingest, t.api]) {
       const a = Annotations.fromStack(stack);
       const findings = [
         ...a.findError('*', Match.stringLikeRegexp('AwsSolutions-')),
@@ -36,7 +45,7 @@ describe.each(['dev', 'prod'])('cdk-nag AwsSolutions (%s)', (envName) => {
 
   it('actually ran: its reports list compliant rules and nothing non-compliant', () => {
     const reports = readdirSync(asm.directory).filter((f) => /^AwsSolutions-.*NagReport\.csv$/.test(f));
-    expect(reports).toHaveLength(2);
+    expect(reports).toHaveLength(3);
     for (const f of reports) {
       const rows = readFileSync(join(asm.directory, f), 'utf8').trim().split('\n').slice(1);
       expect(
@@ -52,7 +61,7 @@ describe.each(['dev', 'prod'])('cdk-nag AwsSolutions (%s)', (envName) => {
 
   it('suppresses only the documented findings, each with a specific reason and scope', () => {
     const seen: Record<string, string[]> = {};
-    for (const stack of [t.stateful, t.ingest]) {
+    for (const stack of [t.stateful, t.ingest, t.api]) {
       const resources = stack.resolve(
         (asm.getStackArtifact(stack.artifactId).template as { Resources: Record<string, unknown> }).Resources,
       ) as Record<string, { Metadata?: Record<string, unknown> }>;

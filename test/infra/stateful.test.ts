@@ -110,10 +110,14 @@ describe('device registry table', () => {
   });
 
   it('is deletion-protected and retained in prod, disposable in dev', () => {
-    const p = onlyResource(prod.statefulTemplate, 'AWS::DynamoDB::Table');
+    const p = onlyResource(prod.statefulTemplate, 'AWS::DynamoDB::Table', {
+      TableName: 'fleetwire-prod-registry',
+    });
     expect(p.Properties.DeletionProtectionEnabled).toBe(true);
     expect(p.DeletionPolicy).toBe('Retain');
-    const d = onlyResource(dev.statefulTemplate, 'AWS::DynamoDB::Table');
+    const d = onlyResource(dev.statefulTemplate, 'AWS::DynamoDB::Table', {
+      TableName: 'fleetwire-dev-registry',
+    });
     expect(d.Properties.DeletionProtectionEnabled).toBe(false);
     expect(d.DeletionPolicy).toBe('Delete');
     expect(p.Properties.TableName).toBe('fleetwire-prod-registry');

@@ -16,7 +16,7 @@ describe('synthesis', () => {
 
   it('produces the stateful and the ingest stack, ingest deploying after stateful', () => {
     const names = asm.stacks.map((s) => s.stackName).sort();
-    expect(names).toEqual(['Fleetwire-dev-Ingest', 'Fleetwire-dev-Stateful']);
+    expect(names).toEqual(['Fleetwire-dev-Api', 'Fleetwire-dev-Ingest', 'Fleetwire-dev-Stateful']);
     const ingest = asm.getStackByName('Fleetwire-dev-Ingest');
     expect(ingest.dependencies.map((d) => d.id)).toContain(t.stateful.artifactId);
     expect(Object.keys(ingest.template.Resources ?? {}).length).toBeGreaterThan(10);
