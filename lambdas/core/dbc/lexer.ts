@@ -42,120 +42,145 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11 || c === 0xa0 || c === 0xfeff;
 }
 
-/** Tokenize DBC text. Always ends with an `eof` token. */
-export function tokenize(src: string): Token[] {
-  const tokens: Token[] = [];
-  const n = src.length;
-  let i = 0;
-  let nl = true;
-  while (i < n) {
-    const c = src.charCodeAt(i);
-    if (isSpace(c)) {
-      if (c === 10 || c === 13) nl = true;
-      i++;
-      continue;
-    }
-    const start = i;
-    // `//` comment up to end of line.
-    if (c === 47 && src.charCodeAt(i + 1) === 47) {
-      while (i < n && src.charCodeAt(i) !== 10 && src.charCodeAt(i) !== 13) i++;
-      continue;
-    }
-    if (c === 34) {
-      // String: `\"` is an escaped quote (other backslashes are literal), newlines allowed.
-      i++;
-      let out = '';
-      let segStart = i;
-      let closed = false;
-      while (i < n) {
-        const d = src.charCodeAt(i);
-        if (d === 92 && src.charCodeAt(i + 1) === 34) {
-          out += src.slice(segStart, i) + '"';
-          i += 2;
-          segStart = i;
-          continue;
-        }
-        if (d === 34) {
-          out += src.slice(segStart, i);
-          i++;
-          closed = true;
-          break;
-        }
+/**
+ * Streaming tokenizer: tokens are produced on demand, so memory stays flat however large the file
+ * (an 8 MiB DBC has millions of tokens). After the end it keeps returning an `eof` token.
+ */
+export class Lexer {
+  private i = 0;
+  private nl = true;
+  private readonly n: number;
+
+  constructor(private readonly src: string) {
+    this.n = src.length;
+  }
+
+  /** The next token. */
+  next(): Token {
+    const src = this.src;
+    const n = this.n;
+    let i = this.i;
+    let nl = this.nl;
+    let tok: Token | undefined;
+    while (i < n && tok === undefined) {
+      const c = src.charCodeAt(i);
+      if (isSpace(c)) {
+        if (c === 10 || c === 13) nl = true;
         i++;
-      }
-      if (!closed) {
-        // Unterminated: take the rest of the line, resume after it.
-        let eol = segStart;
-        while (eol < n && src.charCodeAt(eol) !== 10 && src.charCodeAt(eol) !== 13) eol++;
-        tokens.push({ kind: 'str', value: src.slice(segStart, eol), pos: start, nl, loose: true });
-        i = eol;
-        nl = false;
         continue;
       }
-      tokens.push({ kind: 'str', value: out, pos: start, nl });
-      nl = false;
-      continue;
-    }
-    const next = src.charCodeAt(i + 1);
-    const signed =
-      (c === 43 || c === 45) && (isDigit(next) || (next === 46 && isDigit(src.charCodeAt(i + 2))));
-    if (isDigit(c) || signed || (c === 46 && isDigit(next))) {
-      let j = signed ? i + 1 : i;
-      const intStart = j;
-      while (j < n && isDigit(src.charCodeAt(j))) j++;
-      const intDigits = j - intStart;
-      let hasDot = false;
-      let fracDigits = 0;
-      if (src.charCodeAt(j) === 46) {
-        hasDot = true;
-        j++;
-        while (j < n && isDigit(src.charCodeAt(j))) {
+      const start = i;
+      // `//` comment up to end of line.
+      if (c === 47 && src.charCodeAt(i + 1) === 47) {
+        while (i < n && src.charCodeAt(i) !== 10 && src.charCodeAt(i) !== 13) i++;
+        continue;
+      }
+      if (c === 34) {
+        // String: `\"` is an escaped quote (other backslashes are literal), newlines allowed.
+        i++;
+        let out = '';
+        let segStart = i;
+        let closed = false;
+        while (i < n) {
+          const d = src.charCodeAt(i);
+          if (d === 92 && src.charCodeAt(i + 1) === 34) {
+            out += src.slice(segStart, i) + '"';
+            i += 2;
+            segStart = i;
+            continue;
+          }
+          if (d === 34) {
+            out += src.slice(segStart, i);
+            i++;
+            closed = true;
+            break;
+          }
+          i++;
+        }
+        if (!closed) {
+          // Unterminated: take the rest of the line, resume after it.
+          let eol = segStart;
+          while (eol < n && src.charCodeAt(eol) !== 10 && src.charCodeAt(eol) !== 13) eol++;
+          tok = { kind: 'str', value: src.slice(segStart, eol), pos: start, nl, loose: true };
+          i = eol;
+        } else {
+          tok = { kind: 'str', value: out, pos: start, nl };
+        }
+        break;
+      }
+      const next = src.charCodeAt(i + 1);
+      const signed =
+        (c === 43 || c === 45) && (isDigit(next) || (next === 46 && isDigit(src.charCodeAt(i + 2))));
+      if (isDigit(c) || signed || (c === 46 && isDigit(next))) {
+        let j = signed ? i + 1 : i;
+        const intStart = j;
+        while (j < n && isDigit(src.charCodeAt(j))) j++;
+        const intDigits = j - intStart;
+        let hasDot = false;
+        let fracDigits = 0;
+        if (src.charCodeAt(j) === 46) {
+          hasDot = true;
           j++;
-          fracDigits++;
+          while (j < n && isDigit(src.charCodeAt(j))) {
+            j++;
+            fracDigits++;
+          }
         }
-      }
-      let hasExp = false;
-      const e = src.charCodeAt(j);
-      if (e === 101 || e === 69) {
-        let k = j + 1;
-        const s = src.charCodeAt(k);
-        if (s === 43 || s === 45) k++;
-        if (isDigit(src.charCodeAt(k))) {
-          while (k < n && isDigit(src.charCodeAt(k))) k++;
-          j = k;
-          hasExp = true;
+        let hasExp = false;
+        const e = src.charCodeAt(j);
+        if (e === 101 || e === 69) {
+          let k = j + 1;
+          const sg = src.charCodeAt(k);
+          if (sg === 43 || sg === 45) k++;
+          if (isDigit(src.charCodeAt(k))) {
+            while (k < n && isDigit(src.charCodeAt(k))) k++;
+            j = k;
+            hasExp = true;
+          }
         }
+        if (!signed && !hasDot && !hasExp && j < n && isWordChar(src.charCodeAt(j))) {
+          // `1abc`, `0x1F`, `2nd_gear`: a word that starts with a digit.
+          while (j < n && isWordChar(src.charCodeAt(j))) j++;
+          tok = { kind: 'word', value: src.slice(start, j), pos: start, nl };
+        } else {
+          tok = { kind: 'num', value: src.slice(start, j), pos: start, nl };
+          if (intDigits === 0 || (hasDot && fracDigits === 0)) tok.loose = true;
+        }
+        i = j;
+        break;
       }
-      if (!signed && !hasDot && !hasExp && j < n && isWordChar(src.charCodeAt(j))) {
-        // `1abc`, `0x1F`, `2nd_gear`: a word that starts with a digit.
+      if (isWordChar(c)) {
+        let j = i + 1;
         while (j < n && isWordChar(src.charCodeAt(j))) j++;
-        tokens.push({ kind: 'word', value: src.slice(start, j), pos: start, nl });
-      } else {
-        const tok: Token = { kind: 'num', value: src.slice(start, j), pos: start, nl };
-        if (intDigits === 0 || (hasDot && fracDigits === 0)) tok.loose = true;
-        tokens.push(tok);
+        tok = { kind: 'word', value: src.slice(start, j), pos: start, nl };
+        i = j;
+        break;
       }
-      i = j;
-      nl = false;
-      continue;
+      const ch = src[i]!;
+      if (PUNCT.has(ch)) tok = { kind: 'punct', value: ch, pos: start, nl };
+      else if (c === 43 || c === 45) tok = { kind: 'sign', value: ch, pos: start, nl };
+      else tok = { kind: 'bad', value: ch, pos: start, nl };
+      i++;
     }
-    if (isWordChar(c)) {
-      let j = i + 1;
-      while (j < n && isWordChar(src.charCodeAt(j))) j++;
-      tokens.push({ kind: 'word', value: src.slice(start, j), pos: start, nl });
-      i = j;
-      nl = false;
-      continue;
+    this.i = i;
+    if (tok === undefined) {
+      this.nl = true;
+      return { kind: 'eof', value: '', pos: n, nl: true };
     }
-    const ch = src[i]!;
-    if (PUNCT.has(ch)) tokens.push({ kind: 'punct', value: ch, pos: start, nl });
-    else if (c === 43 || c === 45) tokens.push({ kind: 'sign', value: ch, pos: start, nl });
-    else tokens.push({ kind: 'bad', value: ch, pos: start, nl });
-    i++;
-    nl = false;
+    this.nl = false;
+    return tok;
   }
-  tokens.push({ kind: 'eof', value: '', pos: n, nl: true });
-  return tokens;
+}
+
+/** Tokenize DBC text into an array (ends with an `eof` token). */
+export function tokenize(src: string): Token[] {
+  const lexer = new Lexer(src);
+  const out: Token[] = [];
+  for (;;) {
+    const t = lexer.next();
+    out.push(t);
+    if (t.kind === 'eof') return out;
+  }
 }
 
 /** Maps offsets to 1-based line/column (computed once, binary search per lookup). */

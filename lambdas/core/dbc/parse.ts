@@ -10,7 +10,7 @@
  */
 import { DbcParseError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../limits.js';
-import { LineMap, type Token, tokenize } from './lexer.js';
+import { Lexer, LineMap, type Token } from './lexer.js';
 import type {
   AttributeValue,
   DbcAttributeDefinition,
@@ -139,8 +139,12 @@ type Choices = Map<bigint, string>;
 const INT_TEXT = /^[+-]?\d+$/;
 
 class Parser {
-  private i = 0;
-  private readonly tokens: Token[];
+  private readonly lexer: Lexer;
+  /** Lookahead tokens (at most two). */
+  private readonly look: Token[] = [];
+  /** Tokens consumed so far (`i++` consumes one: see the accessor below). */
+  private consumed = 0;
+  private prev: Token | undefined;
   private readonly lines: LineMap;
   readonly warnings: DbcWarning[] = [];
   private warningsDropped = 0;
@@ -181,20 +185,37 @@ class Parser {
   recognized = 0;
 
   constructor(src: string, maxWarnings: number) {
-    this.tokens = tokenize(src);
+    this.lexer = new Lexer(src);
     this.lines = new LineMap(src);
     this.maxWarnings = maxWarnings;
   }
 
   // --- token helpers -------------------------------------------------------------------------------
 
+  /** Position in the token stream; assigning a larger value consumes tokens (so `this.i++` advances). */
+  private get i(): number {
+    return this.consumed;
+  }
+
+  private set i(v: number) {
+    while (this.consumed < v) {
+      const t = this.peek();
+      if (t.kind !== 'eof') {
+        this.look.shift();
+        this.prev = t;
+      }
+      this.consumed++;
+    }
+  }
+
   private peek(k = 0): Token {
-    return this.tokens[Math.min(this.i + k, this.tokens.length - 1)]!;
+    while (this.look.length <= k) this.look.push(this.lexer.next());
+    return this.look[k]!;
   }
 
   private next(): Token {
-    const t = this.tokens[this.i]!;
-    if (t.kind !== 'eof') this.i++;
+    const t = this.peek();
+    this.i++;
     return t;
   }
 
@@ -299,7 +320,7 @@ class Parser {
       return;
     }
     if (this.startsStatement(t)) {
-      const prev = this.tokens[this.i - 1] ?? t;
+      const prev = this.prev ?? t;
       this.warn('DBC_MISSING_SEMICOLON', 'statement does not end with ";"', prev.pos + prev.value.length);
       return;
     }
@@ -640,7 +661,8 @@ class Parser {
         continue;
       }
       if (t.kind !== 'word' || t.nl || KEYWORDS.has(t.value)) break;
-      if (receivers.length > 0 && !this.isPunct(this.tokens[this.i - 1]!, ',')) spaceSeparated = true;
+      if (receivers.length > 0 && this.prev !== undefined && !this.isPunct(this.prev, ','))
+        spaceSeparated = true;
       receivers.push(t.value);
       this.i++;
     }
