@@ -289,3 +289,34 @@ export class AlertSweep extends Construct {
     );
   }
 }
+
+/**
+ * Turn on alerting in another function (the ingest function: evaluation on stored points; the API
+ * function: the alert routes): the alert environment, {@link AlertTables.grantEvaluate}, and the one
+ * cdk-nag suppression it needs (SNS calls on the tenant-topic prefix), scoped to the function's
+ * default policy. The function must already read the device registry (ingest and API do).
+ */
+export function enableAlertEvaluation(
+  target: Pick<FleetwireFunction, 'function' | 'role'>,
+  tables: AlertTables,
+  registry: ITable,
+  bus: IEventBus,
+): void {
+  for (const [k, v] of Object.entries(tables.environment(registry, bus)))
+    target.function.addEnvironment(k, v);
+  tables.grantEvaluate(target.function, bus);
+  const policy = target.role.node.tryFindChild('DefaultPolicy');
+  if (policy === undefined) throw new Error('function role has no default policy to scope suppressions to');
+  NagSuppressions.addResourceSuppressions(
+    policy,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'Alert topics are created per tenant at runtime (tenants are not known at deploy time); SNS calls are confined to topics named <topicPrefix>-*.',
+        appliesTo: [{ regex: '/^Resource::arn:.*:sns:.*-\\*$/' }],
+      },
+    ],
+    true,
+  );
+}

@@ -6,10 +6,12 @@ import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag';
+import type { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { ALERT_ENV, ALERTS_KEYS } from '../../lambdas/core/alerts/deployment.js';
-import { AlertSweep, AlertTables } from '../../lib/alerts-construct.js';
+import { AlertSweep, AlertTables, enableAlertEvaluation } from '../../lib/alerts-construct.js';
+import { FleetwireFunction } from '../../lib/constructs/fleetwire-function.js';
 
 function build(): { stack: Stack; t: Template; tables: AlertTables; sweep: AlertSweep } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -23,6 +25,20 @@ function build(): { stack: Stack; t: Template; tables: AlertTables; sweep: Alert
   const tables = new AlertTables(stack, 'AlertTables', { topicPrefix: 'fleetwire-test-alerts' });
   const sweep = new AlertSweep(stack, 'AlertSweep', { tables, registry, bus });
   sweep.suppressNagFindings();
+  // Another function (as the ingest and API functions are) with alerting turned on.
+  const other = new FleetwireFunction(stack, 'Other', {
+    entry: 'lambdas/handlers/alert-sweep.ts',
+    serviceName: 'other',
+  });
+  NagSuppressions.addResourceSuppressions(other.function, [
+    { id: 'AwsSolutions-L1', reason: 'test function' },
+  ]);
+  NagSuppressions.addResourceSuppressions(
+    other.role.node.tryFindChild('DefaultPolicy') as Construct,
+    [{ id: 'AwsSolutions-IAM5', reason: 'X-Ray tracing needs Resource *', appliesTo: ['Resource::*'] }],
+    true,
+  );
+  enableAlertEvaluation(other, tables, registry, bus);
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   app.synth();
   return { stack, t: Template.fromStack(stack), tables, sweep };
@@ -114,13 +130,24 @@ describe('AlertSweep', () => {
         ).Properties.PolicyDocument.Statement,
     );
     const sns = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('sns:')));
-    expect(sns).toHaveLength(1);
+    expect(sns).toHaveLength(2); // the sweep and the other function
     expect(JSON.stringify(stack.resolve(sns[0]?.Resource))).toContain(
       ':sns:eu-west-1:123456789012:fleetwire-test-alerts-*',
     );
     expect([sns[0]?.Action].flat()).not.toContain('sns:*');
     expect(statements.some((s) => [s.Action].flat().includes('dynamodb:*'))).toBe(false);
     expect(statements.some((s) => [s.Action].flat().includes('events:PutEvents'))).toBe(true);
+  });
+
+  it('gives other functions the alert environment', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'other',
+          [ALERT_ENV.ALERTS_TABLE]: Match.anyValue(),
+        }),
+      },
+    });
   });
 
   it('passes cdk-nag AwsSolutions with only the scoped suppressions', () => {
