@@ -642,6 +642,6 @@ export function addFleetwireApi(
     logRemovalPolicy: settings.removalPolicy,
     ...opts,
   });
-  api.addDependency(s);
+  api.addStackDependency(s);
   return { table, users, api };
 }
