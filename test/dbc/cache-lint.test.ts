@@ -74,6 +74,16 @@ BO_ 1 B: 12 N
   });
 });
 
+describe('lintDbc on nested multiplexing', () => {
+  it('does not report signals in exclusive branches (also across nested switches) as overlapping', () => {
+    const r = lintDbc(parseDbc(fixture('features.dbc')));
+    expect(r.problems.map((p) => `${p.severity} ${p.code} ${p.message}`)).toEqual([
+      'warning OVERLAPPING_SIGNALS message FdMsg (extended id 0x300): signals X and Y overlap',
+      'error SIGNAL_OUTSIDE_MESSAGE message Beyond (id 0x12f): signal Outside (start 16, 8 bits, little_endian) needs 3 bytes; it is never decoded',
+    ]);
+  });
+});
+
 describe('JSON-lines helpers', () => {
   it('prints numbers exactly', () => {
     expect(formatValue(250)).toBe('250');

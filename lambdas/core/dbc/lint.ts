@@ -31,13 +31,27 @@ export interface LintReport {
   problems: LintProblem[];
 }
 
-/** Can two signals be active in the same frame? (Not when they are disjoint branches of one switch.) */
-function canCoexist(a: DbcSignal, b: DbcSignal): boolean {
-  if (a.multiplexerSignal === undefined || b.multiplexerSignal === undefined) return true;
-  if (a.multiplexerSignal !== b.multiplexerSignal) return true;
-  const ra = a.multiplexerRanges ?? [];
-  const rb = b.multiplexerRanges ?? [];
-  return ra.some(([lo, hi]) => rb.some(([lo2, hi2]) => lo <= hi2 && lo2 <= hi));
+/** The switches above a signal with the selector ranges that enable it (nearest first). */
+function conditions(s: DbcSignal, byName: Map<string, DbcSignal>): Map<string, Array<[number, number]>> {
+  const out = new Map<string, Array<[number, number]>>();
+  let cur: DbcSignal | undefined = s;
+  while (cur?.multiplexerSignal !== undefined && !out.has(cur.multiplexerSignal)) {
+    out.set(cur.multiplexerSignal, cur.multiplexerRanges ?? []);
+    cur = byName.get(cur.multiplexerSignal);
+  }
+  return out;
+}
+
+/** Can two signals be active in the same frame? Not when some common switch selects them by disjoint values. */
+function canCoexist(a: DbcSignal, b: DbcSignal, byName: Map<string, DbcSignal>): boolean {
+  const ca = conditions(a, byName);
+  const cb = conditions(b, byName);
+  for (const [sw, ra] of ca) {
+    const rb = cb.get(sw);
+    if (rb === undefined) continue;
+    if (!ra.some(([lo, hi]) => rb.some(([lo2, hi2]) => lo <= hi2 && lo2 <= hi))) return false;
+  }
+  return true;
 }
 
 function lintMessage(m: DbcMessage, problems: LintProblem[]): void {
@@ -129,7 +143,7 @@ function lintMessage(m: DbcMessage, problems: LintProblem[]): void {
         const a = list[i]!;
         const b = list[j]!;
         const key = `${a.name}\u0000${b.name}`;
-        if (reported.has(key) || !canCoexist(a, b)) continue;
+        if (reported.has(key) || !canCoexist(a, b, byName)) continue;
         reported.add(key);
         problems.push({
           severity: 'warning',
