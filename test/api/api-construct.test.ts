@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type ApiStack, addFleetwireApi } from '../../lib/api-construct.js';
+import type { ApiStack } from '../../lib/api-construct.js';
 import { buildFleetwireApp } from '../../lib/fleetwire-app.js';
 
 const root = join(import.meta.dirname, '..', '..');
