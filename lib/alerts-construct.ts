@@ -134,12 +134,12 @@ export class AlertTables extends Construct {
   }
 
   /**
-   * What alert evaluation, the sweep and the alert routes need: rules read/write (the API writes
-   * rules; the ingest path and the sweep only read them), states and history read/write (conditional
-   * puts, updates, deletes; queries on the table and its indexes), PutEvents on the bus, and SNS
-   * topic create/publish/subscription calls on the tenant topics only.
+   * What alert evaluation and the sweep need — rules read, states and history read/write (conditional
+   * puts, updates, deletes; queries on the table and its indexes), PutEvents on the bus, SNS topic
+   * create/publish on the tenant topics only — and, with `manage` (the API function: the alert
+   * routes), rule writes and subscription management on the tenant topics.
    */
-  grantEvaluate(grantee: IGrantable, bus: IEventBus): void {
+  grantEvaluate(grantee: IGrantable, bus: IEventBus, opts: { manage?: boolean } = {}): void {
     const p = grantee.grantPrincipal;
     p.addToPrincipalPolicy(
       new PolicyStatement({
@@ -147,8 +147,7 @@ export class AlertTables extends Construct {
           'dynamodb:GetItem',
           'dynamodb:Query',
           'dynamodb:Scan',
-          'dynamodb:PutItem',
-          'dynamodb:DeleteItem',
+          ...(opts.manage ? ['dynamodb:PutItem', 'dynamodb:DeleteItem'] : []),
         ],
         resources: [this.rules.tableArn],
       }),
@@ -182,9 +181,7 @@ export class AlertTables extends Construct {
           'sns:CreateTopic',
           'sns:TagResource',
           'sns:Publish',
-          'sns:Subscribe',
-          'sns:Unsubscribe',
-          'sns:ListSubscriptionsByTopic',
+          ...(opts.manage ? ['sns:Subscribe', 'sns:Unsubscribe', 'sns:ListSubscriptionsByTopic'] : []),
         ],
         resources: [this.topicArnPattern(this)],
       }),
@@ -292,7 +289,7 @@ export class AlertSweep extends Construct {
 
 /**
  * Turn on alerting in another function (the ingest function: evaluation on stored points; the API
- * function: the alert routes): the alert environment, {@link AlertTables.grantEvaluate}, and the one
+ * function, with `manage: true`: the alert routes too): the alert environment, {@link AlertTables.grantEvaluate}, and the one
  * cdk-nag suppression it needs (SNS calls on the tenant-topic prefix), scoped to the function's
  * default policy. The function must already read the device registry (ingest and API do).
  */
@@ -301,10 +298,11 @@ export function enableAlertEvaluation(
   tables: AlertTables,
   registry: ITable,
   bus: IEventBus,
+  opts: { manage?: boolean } = {},
 ): void {
   for (const [k, v] of Object.entries(tables.environment(registry, bus)))
     target.function.addEnvironment(k, v);
-  tables.grantEvaluate(target.function, bus);
+  tables.grantEvaluate(target.function, bus, opts);
   const policy = target.role.node.tryFindChild('DefaultPolicy');
   if (policy === undefined) throw new Error('function role has no default policy to scope suppressions to');
   NagSuppressions.addResourceSuppressions(

@@ -38,7 +38,7 @@ function build(): { stack: Stack; t: Template; tables: AlertTables; sweep: Alert
     [{ id: 'AwsSolutions-IAM5', reason: 'X-Ray tracing needs Resource *', appliesTo: ['Resource::*'] }],
     true,
   );
-  enableAlertEvaluation(other, tables, registry, bus);
+  enableAlertEvaluation(other, tables, registry, bus, { manage: true });
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   app.synth();
   return { stack, t: Template.fromStack(stack), tables, sweep };
@@ -131,6 +131,13 @@ describe('AlertSweep', () => {
     );
     const sns = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('sns:')));
     expect(sns).toHaveLength(2); // the sweep and the other function
+    // Only a managing function (the API) may subscribe or write rules; the sweep only evaluates.
+    const actions = sns.map((st) => [st.Action].flat());
+    expect(actions.filter((a) => a.includes('sns:Subscribe'))).toHaveLength(1);
+    expect(actions.every((a) => a.includes('sns:Publish') && a.includes('sns:CreateTopic'))).toBe(true);
+    const onRules = statements.filter((st) => JSON.stringify(st.Resource).includes('AlertTablesRules'));
+    expect(onRules).toHaveLength(2);
+    expect(onRules.filter((st) => [st.Action].flat().includes('dynamodb:PutItem'))).toHaveLength(1);
     expect(JSON.stringify(stack.resolve(sns[0]?.Resource))).toContain(
       ':sns:eu-west-1:123456789012:fleetwire-test-alerts-*',
     );
