@@ -11,17 +11,11 @@ import type { EventSink } from '../../ports/event-sink.js';
 import type { TelemetryStore } from '../../ports/telemetry-store.js';
 import { type DbcEngine, DbcResolver } from '../../services/dbc-resolver.js';
 import { type IngestLogger, IngestService } from '../../services/ingest-service.js';
-import {
-  createDynamoDbClient,
-  createEventBridgeClient,
-  createSqsClient,
-  createTimestreamWriteClient,
-} from './clients.js';
+import { createDynamoDbClient, createTimestreamWriteClient } from './clients.js';
 import { DynamoDbDeviceRegistry } from './dynamodb-device-registry.js';
 import type { EndpointEnv } from './endpoints.js';
-import { EventBridgeEventSink } from './eventbridge-event-sink.js';
+import { lazyLoad } from './lazy.js';
 import { LazyS3FileStore } from './lazy-s3-file-store.js';
-import { SqsDeadLetterSink } from './sqs-dead-letter-sink.js';
 import { TimestreamTelemetryStore } from './timestream-store.js';
 
 /** The core DBC engine in the shape the resolver wants. */
@@ -52,7 +46,14 @@ export function createAwsIngestService(
       table: config.telemetryTable,
       magneticWritesEnabled: config.magneticWritesEnabled,
     });
-  // S3 is only needed for DBC files: loaded on first use, outside the cold start.
+  // S3 is only needed for DBC files, SQS and EventBridge only for refused or remarkable messages: all three
+  // are loaded on first use, outside the cold start.
+  const sinks = lazyLoad(async () =>
+    (await import('./ingest-notifications.js')).createNotificationSinks(
+      config.deadLetterQueueUrl,
+      config.eventBusName,
+    ),
+  );
   const files = new LazyS3FileStore(config.filesBucket, env, { forbiddenIsMissing: true });
   return new IngestService({
     registry: new DynamoDbDeviceRegistry(createDynamoDbClient(), {
@@ -60,10 +61,10 @@ export function createAwsIngestService(
       deviceIndex: config.registryDeviceIndex,
     }),
     store,
-    deadLetters: overrides.deadLetters ?? new SqsDeadLetterSink(createSqsClient(), config.deadLetterQueueUrl),
-    events:
-      overrides.events ??
-      new EventBridgeEventSink(createEventBridgeClient(), { busName: config.eventBusName }),
+    deadLetters: overrides.deadLetters ?? {
+      send: async (letter) => (await sinks()).deadLetters.send(letter),
+    },
+    events: overrides.events ?? { publish: async (events) => (await sinks()).events.publish(events) },
     dbc: new DbcResolver(files, DBC_ENGINE),
     dbcPrefix: config.dbcPrefix,
     ...(config.topicApp !== undefined ? { app: config.topicApp } : {}),

@@ -6,28 +6,17 @@
  */
 import type { FileStore, StoredFile } from '../../ports/file-store.js';
 import type { EndpointEnv } from './endpoints.js';
+import { lazyLoad } from './lazy.js';
 import type { S3FileStoreOptions } from './s3-file-store.js';
 
 /** {@link S3FileStore} behind a lazy import. */
 export class LazyS3FileStore implements FileStore {
-  private loading: Promise<FileStore> | undefined;
+  private readonly store: () => Promise<FileStore>;
 
-  constructor(
-    private readonly bucket: string,
-    private readonly env: EndpointEnv,
-    private readonly opts: S3FileStoreOptions = {},
-  ) {}
-
-  private store(): Promise<FileStore> {
-    this.loading ??= (async () => {
-      const { createS3FileStore } = await import('./s3-file-store-factory.js');
-      return createS3FileStore(this.bucket, this.env, this.opts);
-    })();
-    // A failed load (should not happen) is retried on the next call rather than cached.
-    this.loading.catch(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
+  constructor(bucket: string, env: EndpointEnv, opts: S3FileStoreOptions = {}) {
+    this.store = lazyLoad(async () =>
+      (await import('./s3-file-store-factory.js')).createS3FileStore(bucket, env, opts),
+    );
   }
 
   async get(key: string): Promise<StoredFile | undefined> {

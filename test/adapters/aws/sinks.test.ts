@@ -5,6 +5,7 @@ import {
   EventBridgeEventSink,
   EventPublishError,
 } from '../../../lambdas/adapters/aws/eventbridge-event-sink.js';
+import { lazyLoad } from '../../../lambdas/adapters/aws/lazy.js';
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
@@ -138,5 +139,21 @@ describe('retry helpers', () => {
       49, 99, 199, 399, 1999,
     ]);
     expect(backoffDelay(3, DEFAULT_RETRY_POLICY, () => 0)).toBe(0);
+  });
+});
+
+describe('lazyLoad', () => {
+  it('loads once, shares the pending load, and retries after a failure', async () => {
+    let calls = 0;
+    const get = lazyLoad(async () => {
+      calls++;
+      if (calls === 1) throw new Error('first load fails');
+      return { n: calls };
+    });
+    await expect(get()).rejects.toThrow('first load fails');
+    const [a, b] = await Promise.all([get(), get()]);
+    expect(a).toBe(b);
+    expect(await get()).toEqual({ n: 2 });
+    expect(calls).toBe(2);
   });
 });
