@@ -39,8 +39,9 @@ export interface ConformanceReport {
   valuesOk: number;
 }
 
-function projectRoot(): string {
-  let dir = process.cwd();
+/** Walk up from `start` to the directory holding Fleetwire's package.json. */
+function findRoot(start: string): string | undefined {
+  let dir = start;
   for (;;) {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
@@ -51,9 +52,15 @@ function projectRoot(): string {
       }
     }
     const up = dirname(dir);
-    if (up === dir) return process.cwd();
+    if (up === dir) return undefined;
     dir = up;
   }
+}
+
+/** The project root: from the CLI bundle's location (dist/), else from the working directory. */
+function projectRoot(): string {
+  const bundleDir = typeof __dirname === 'string' ? __dirname : undefined;
+  return (bundleDir && findRoot(bundleDir)) || findRoot(process.cwd()) || process.cwd();
 }
 
 /** The default vector directory (see module doc). */
