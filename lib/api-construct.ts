@@ -320,6 +320,8 @@ export class FleetwireApi extends Construct {
       props.filesBucket.grantReadWrite(api, `${prefix}*`);
       props.filesBucket.grantDelete(api, `${prefix}*`);
     }
+    // Held firmware updates get a fresh presigned URL when command-events finally sends them.
+    props.filesBucket.grantRead(cmd, `${FILE_PREFIXES.firmware}*`);
     props.eventBus.grantPutEventsTo(api);
     props.eventBus.grantPutEventsTo(cmd);
     api.addToRolePolicy(
@@ -550,7 +552,14 @@ export class FleetwireApi extends Construct {
       ],
       [
         this.commandEvents,
-        [star, indexes, runtime('command request topics of devices (cmd/<app>/*/req)', [reqTopics])],
+        [
+          star,
+          indexes,
+          runtime(
+            'command request topics of devices (cmd/<app>/*/req) and firmware objects (re-signed download URLs; S3 read actions end in *)',
+            [reqTopics, { regex: '/^Resource::.*\\/firmware\\/\\*$/' }, { regex: '/^Action::s3:.*\\*$/' }],
+          ),
+        ],
       ],
       [this.authorizer, [star, indexes]],
       [this.eventLog, [star, indexes]],

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isFleetwireError } from '../core/errors.js';
 import type { Principal } from '../ports/api-keys.js';
 import { createCommandService } from '../services/command-service.js';
+import { firmwareUrlRefresher } from '../services/firmware-urls.js';
 import type { ApiDeps, ApiLogger } from './deps.js';
 import { ApiError } from './errors.js';
 import { type ApiRequest, type ApiResponse, JSON_HEADERS, normalizeHeaders } from './http.js';
@@ -51,6 +52,7 @@ export function createApi(deps: ApiDeps, extraRoutes: (svc: RouteServices) => Ro
     topicConfig: deps.topicConfig,
     clock,
     newId: (now) => timeOrderedId('cmd', now),
+    preparePayload: firmwareUrlRefresher(deps.catalog, deps.files, clock),
     onPublishError: (err, cmd) =>
       logger.warn('command publish failed; kept QUEUED', { commandId: cmd.commandId, error: String(err) }),
   });

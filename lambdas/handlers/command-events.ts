@@ -6,14 +6,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { createDynamoDbClient, createEventBridgeClient } from '../adapters/aws/clients.js';
+import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../adapters/aws/clients.js';
 import { DynamoDbApiStores } from '../adapters/aws/dynamodb-api-stores.js';
 import { DynamoDbDeviceRegistry } from '../adapters/aws/dynamodb-device-registry.js';
 import { EventBridgeEventSink } from '../adapters/aws/eventbridge-event-sink.js';
 import { createIotDataClient, IotDataPublisher } from '../adapters/aws/iot-data-publisher.js';
+import { S3FileStore } from '../adapters/aws/s3-file-store.js';
 import { timeOrderedId } from '../api/ids.js';
 import { type CommandEventOutcome, handleCommandEvent } from '../services/command-events.js';
 import { createCommandService } from '../services/command-service.js';
+import { firmwareUrlRefresher } from '../services/firmware-urls.js';
 import { loadApiConfig } from './api-config.js';
 
 const config = loadApiConfig(process.env);
@@ -23,8 +25,13 @@ const registry = new DynamoDbDeviceRegistry(ddb, {
   table: config.registryTable,
   deviceIndex: config.registryDeviceIndex,
 });
+const stores = new DynamoDbApiStores(ddb, { tableName: config.apiTable });
 const commands = createCommandService({
-  commands: new DynamoDbApiStores(ddb, { tableName: config.apiTable }).commands,
+  commands: stores.commands,
+  preparePayload: firmwareUrlRefresher(
+    stores.files,
+    new S3FileStore(createS3Client(process.env), config.filesBucket),
+  ),
   publisher: new IotDataPublisher(createIotDataClient(process.env, config.iotDataEndpoint)),
   registry,
   events: new EventBridgeEventSink(createEventBridgeClient(), { busName: config.eventBusName }),

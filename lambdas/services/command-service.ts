@@ -89,6 +89,11 @@ export interface CommandServiceDeps {
   clock?: () => number;
   /** New command ids (time-ordered). */
   newId: (now: number) => string;
+  /**
+   * The payload actually sent, computed at send time (e.g. a fresh presigned firmware URL for a command
+   * that waited while its device was offline). @default the stored payload
+   */
+  preparePayload?: (cmd: CommandRecord) => Promise<Record<string, unknown>>;
   /** Called when a publish fails (the command stays QUEUED and is retried on the next connect). */
   onPublishError?: (err: unknown, cmd: CommandRecord) => void;
 }
@@ -145,10 +150,17 @@ export function createCommandService(deps: CommandServiceDeps): CommandService {
   }
 
   async function send(cmd: CommandRecord): Promise<CommandRecord> {
+    let payload = cmd.payload;
+    try {
+      payload = deps.preparePayload ? await deps.preparePayload(cmd) : cmd.payload;
+    } catch (err) {
+      deps.onPublishError?.(err, cmd);
+      return cmd;
+    }
     const message: CommandMessage = {
       command_id: cmd.commandId,
       action: cmd.action,
-      payload: cmd.payload,
+      payload,
       expires_at: new Date(cmd.expiresAt).toISOString(),
     };
     try {

@@ -12,6 +12,7 @@ import {
   DEVICE_STATUSES,
   isFinal,
 } from '../../lambdas/services/command-service.js';
+import { firmwareUrlRefresher } from '../../lambdas/services/firmware-urls.js';
 import { FakePublisher } from '../support/api-fakes.js';
 import { createHarness, type Harness } from '../support/api-harness.js';
 import { CONFIG_IO, seedTenant } from './fixtures.js';
@@ -305,6 +306,36 @@ describe('firmware updates', () => {
         (e: { type: string; code: string }) => e.type === 'firmware.update' && e.code === 'COMMAND_FAILED',
       ),
     ).toBe(true);
+  });
+
+  it('re-signs the download URL when a held update is finally sent', async () => {
+    const s = await seedTenant(h, op);
+    const rec = await h.deps.registry.getByThing(deviceId);
+    if (!rec) throw new Error('missing');
+    await h.deps.registry.put({ ...rec, connected: false });
+    const res = await h.call(op, 'POST', `/v1/devices/${deviceId}/firmware-updates`, {
+      body: { fileId: s.firmwareFileId, expiresInSeconds: 86_400 },
+    });
+    expect(res.body.status).toBe('QUEUED');
+    const stored = await h.deps.commands.get('acme', res.body.commandId);
+    h.clock.now += 3 * 3_600_000; // the URL made at creation has long expired
+    await h.deps.registry.put({ ...rec, connected: true });
+    // The command service as the API, the local stack and command-events build it: with the refresher.
+    const svc = createCommandService({
+      commands: h.deps.commands,
+      publisher: h.deps.publisher,
+      registry: h.deps.registry,
+      events: h.deps.eventSink,
+      clock: () => h.clock.now,
+      newId: () => 'unused',
+      preparePayload: firmwareUrlRefresher(h.deps.catalog, h.deps.files, () => h.clock.now),
+    });
+    expect(await svc.onDeviceConnected('acme', deviceId)).toEqual({ sent: 1, timedOut: 0 });
+    const { msg } = lastMessage();
+    expect(msg.command_id).toBe(res.body.commandId);
+    expect(msg.payload.url_expires_at).toBe(new Date(h.clock.now + 3_600_000).toISOString());
+    expect(msg.payload.url).not.toBe(stored?.payload.url);
+    expect(msg.payload.sha256).toBe(stored?.payload.sha256);
   });
 
   it('refuses DBC files, pending files and other tenants’ files', async () => {

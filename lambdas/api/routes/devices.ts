@@ -398,8 +398,21 @@ function checkLocks(current: unknown, next: ConfigIo): void {
   for (const [id, ch] of Object.entries(cur.channels ?? {})) {
     if (ch?.properties?.locked !== true) continue;
     const after = Object.hasOwn(next.channels, id) ? next.channels[id] : undefined;
-    if (JSON.stringify(after) !== JSON.stringify(ch)) {
+    if (canonical(after) !== canonical(ch)) {
       throw new ApiError('CONFIG_INVALID', `channel ${id} is locked by the device`, { channel: id });
     }
   }
+}
+
+/** JSON with object keys sorted, so equal configurations compare equal whatever their key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
 }
