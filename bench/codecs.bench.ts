@@ -341,32 +341,27 @@ function cases(): Case[] {
   return out;
 }
 
-const ROUNDS = 7;
-const ROUND_MS = 100;
+const ROUNDS = 9;
+const ROUND_MS = 80;
 
 /**
- * Measure floor and decode in alternating short rounds and keep the medians: on a shared 2-core
- * machine the load changes from second to second, and a ratio of two measurements taken far apart
- * would mostly measure that.
+ * Measure floor and decode in alternating short rounds and keep each side's best round: on a shared
+ * 2-core machine other processes only ever add time, so the fastest round is the least disturbed
+ * estimate of each, and alternating keeps both exposed to the same conditions.
  */
 function paired(c: Case): { floor: BenchResult; decode: BenchResult; ratio: number } {
-  const floors: number[] = [];
-  const decodes: number[] = [];
-  const ratios: number[] = [];
+  let floorNs = Number.POSITIVE_INFINITY;
+  let decodeNs = Number.POSITIVE_INFINITY;
   const decodeFn = () => decodePayload(c.bytes, c.format, CTX, c.limits);
   for (let i = 0; i < ROUNDS; i++) {
-    const f = bench('floor', c.floor.fn, ROUND_MS).nsPerOp;
-    const d = bench('decode', decodeFn, ROUND_MS).nsPerOp;
-    floors.push(f);
-    decodes.push(d);
-    ratios.push(d / f);
+    floorNs = Math.min(floorNs, bench('floor', c.floor.fn, ROUND_MS).nsPerOp);
+    decodeNs = Math.min(decodeNs, bench('decode', decodeFn, ROUND_MS).nsPerOp);
   }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const result = (name: string, ns: number): BenchResult => ({ name, nsPerOp: ns, opsPerSec: 1e9 / ns });
   return {
-    floor: result(`${c.name}  [floor: ${c.floor.name}]`, median(floors)),
-    decode: result(`${c.name}  decode${c.note ? ` (${c.note})` : ''}`, median(decodes)),
-    ratio: median(ratios),
+    floor: result(`${c.name}  [floor: ${c.floor.name}]`, floorNs),
+    decode: result(`${c.name}  decode${c.note ? ` (${c.note})` : ''}`, decodeNs),
+    ratio: decodeNs / floorNs,
   };
 }
 
@@ -383,7 +378,7 @@ export async function run(): Promise<void> {
     rows.push({ c, decode, ratio });
   }
 
-  console.log(`\nsummary (median of ${ROUNDS} alternating rounds)`);
+  console.log(`\nsummary (best of ${ROUNDS} alternating rounds each)`);
   let missed = 0;
   for (const { c, decode, ratio } of rows) {
     const ms = decode.nsPerOp / 1e6;
