@@ -4,6 +4,10 @@
  * files, API keys, events), S3 presigned uploads and downloads, and command publishes through the IoT
  * data plane read back from moto's request recorder. Tenant isolation is checked on the same stack.
  */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreatePolicyCommand,
@@ -61,7 +65,12 @@ async function published(): Promise<{ topic: string; payload: unknown }[]> {
     }));
 }
 
+// moto_server writes its request recording to MOTO_RECORDER_FILEPATH (default: ./moto_recording in its
+// working directory, the repository): keep it in a temporary directory instead.
+const recordingDir = mkdtempSync(join(tmpdir(), 'fleetwire-moto-'));
+
 beforeAll(async () => {
+  process.env.MOTO_RECORDER_FILEPATH = join(recordingDir, 'recording.jsonl');
   moto = await startMoto();
   useMotoEnv(moto);
   res = await createIngestResources();
@@ -148,7 +157,10 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await fetch(`${moto.url}/moto-api/recorder/stop-recording`, { method: 'POST' }).catch(() => undefined);
   await moto?.stop();
+  delete process.env.MOTO_RECORDER_FILEPATH;
+  rmSync(recordingDir, { recursive: true, force: true });
 });
 
 describe('API on AWS adapters (moto_server)', () => {
