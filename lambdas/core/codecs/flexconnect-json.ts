@@ -223,29 +223,30 @@ function decodePoint(
   // (`__proto__`, …) are rejected before any assignment, so the temporary prototype is never reached.
   const fields: Record<string, FieldValue> = {};
   let count = 0;
-  for (let j = 0; j < rawFields.length; j++) {
-    const f = rawFields[j];
-    let name: string;
-    let value: FieldValue;
-    try {
+  let j = 0;
+  // One try per point, not per field: the catch only adds the failing field's path to the error.
+  try {
+    for (; j < rawFields.length; j++) {
+      const f = rawFields[j];
       if (!isObject(f)) throw new DecodeError('SCHEMA_VIOLATION', 'must be an object of {name, value}');
-      name = checkName(f.name, limits, 'field name');
+      const name = checkName(f.name, limits, 'field name');
       const v = f.value;
       if (v === null) {
         warnings.add('NULL_VALUE', `points[${index}].fields[${j}] has a null value`, index);
         continue;
       }
-      value = typeof v === 'number' && Number.isFinite(v) ? v : checkFieldValue(v, limits, 'field value');
-    } catch (e) {
-      throw withPath(e, `fields[${j}]`);
+      const value =
+        typeof v === 'number' && Number.isFinite(v) ? v : checkFieldValue(v, limits, 'field value');
+      // Own-property test only when needed: a name such as `toString` is inherited until assigned.
+      if (fields[name] !== undefined && Object.hasOwn(fields, name)) {
+        warnings.add('DUPLICATE_FIELD', `points[${index}].fields[${j}] repeats an earlier field name`, index);
+      } else {
+        count++;
+      }
+      fields[name] = value;
     }
-    // Own-property test only when needed: a name such as `toString` is inherited until assigned.
-    if (fields[name] !== undefined && Object.hasOwn(fields, name)) {
-      warnings.add('DUPLICATE_FIELD', `points[${index}].fields[${j}] repeats an earlier field name`, index);
-    } else {
-      count++;
-    }
-    fields[name] = value;
+  } catch (e) {
+    throw withPath(e, `fields[${j}]`);
   }
   if (count === 0) {
     warnings.add('EMPTY_POINT', `points[${index}] has no fields and was dropped`, index);
