@@ -24,7 +24,13 @@
 import { gzipSync } from 'node:zlib';
 import { DecodeError, EncodeError, FleetwireError, LimitError } from '../errors.js';
 import type { DecodeLimits } from '../limits.js';
-import type { DecodeContext, DecodeResult, FieldValue, Point } from '../model/point.js';
+import {
+  type DecodeContext,
+  type DecodeResult,
+  emptyRecord,
+  type FieldValue,
+  type Point,
+} from '../model/point.js';
 import {
   checkPayloadSize,
   decodeBase64Strict,
@@ -144,7 +150,7 @@ function decodeMessage(msg: Record<string, unknown>, ctx: DecodeContext, limits:
     );
   }
 
-  const messageTagRecord: Record<string, string> = {};
+  const messageTagRecord = emptyRecord<string>();
   if (msg.tags !== undefined) readTags(msg.tags, messageTagRecord, 0, limits, 'tags');
   const messageTags = new MessageTags(messageTagRecord);
 
@@ -207,7 +213,6 @@ function decodePoint(
 
   const tags = messageTags.copy();
   if (raw.tags !== undefined) readTags(raw.tags, tags, messageTags.count, limits, 'tags');
-  Object.setPrototypeOf(tags, null);
 
   const rawFields = raw.fields;
   if (!Array.isArray(rawFields)) throw schemaError('fields', 'must be an array');
@@ -218,10 +223,9 @@ function decodePoint(
       { path: 'fields', limit: limits.maxFieldsPerPoint },
     );
   }
-  // Built as a plain object and given a null prototype at the end: V8 keeps it in fast mode, where an
-  // Object.create(null) record starts in dictionary mode (about 2× slower to fill). Forbidden names
-  // (`__proto__`, …) are rejected before any assignment, so the temporary prototype is never reached.
-  const fields: Record<string, FieldValue> = {};
+  // Null-prototype records from the start: measured in the full decode, this beats filling a plain
+  // object and calling Object.setPrototypeOf(…, null) afterwards (a costly map change per record).
+  const fields = emptyRecord<FieldValue>();
   let count = 0;
   let j = 0;
   // One try per point, not per field: the catch only adds the failing field's path to the error.
@@ -237,8 +241,8 @@ function decodePoint(
       }
       const value =
         typeof v === 'number' && Number.isFinite(v) ? v : checkFieldValue(v, limits, 'field value');
-      // Own-property test only when needed: a name such as `toString` is inherited until assigned.
-      if (fields[name] !== undefined && Object.hasOwn(fields, name)) {
+      // Values are never undefined and the record has no prototype: this is an exact own-key test.
+      if (fields[name] !== undefined) {
         warnings.add('DUPLICATE_FIELD', `points[${index}].fields[${j}] repeats an earlier field name`, index);
       } else {
         count++;
@@ -252,7 +256,6 @@ function decodePoint(
     warnings.add('EMPTY_POINT', `points[${index}] has no fields and was dropped`, index);
     return undefined;
   }
-  Object.setPrototypeOf(fields, null);
   return { device, time, tags, fields };
 }
 
@@ -266,9 +269,9 @@ class MessageTags {
     this.values = this.keys.map((k) => record[k] as string);
     this.count = this.keys.length;
   }
-  /** A fresh plain object holding the message tags (the caller sets its prototype to null). */
+  /** A fresh null-prototype record holding the message tags. */
   copy(): Record<string, string> {
-    const out: Record<string, string> = {};
+    const out = emptyRecord<string>();
     for (let i = 0; i < this.keys.length; i++) out[this.keys[i] as string] = this.values[i] as string;
     return out;
   }
@@ -300,8 +303,7 @@ function readTags(
       } catch (e) {
         throw withPath(e, `${path}[${i}]`);
       }
-      const isNew = into[key] === undefined || !Object.hasOwn(into, key);
-      if (isNew && ++n > limits.maxTags) {
+      if (into[key] === undefined && ++n > limits.maxTags) {
         throw new LimitError('LIMIT_EXCEEDED', `${path}: more than ${limits.maxTags} tags`, {
           path,
           limit: limits.maxTags,
