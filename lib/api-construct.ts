@@ -42,7 +42,7 @@ import {
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
@@ -102,6 +102,13 @@ export class ApiDataTable extends Construct {
       indexName: K.deviceIndex,
       partitionKey: { name: K.deviceIndexPartitionKey, type: AttributeType.STRING },
       sortKey: { name: K.deviceIndexSortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+    // Sparse: only open commands carry xpk/xsk, so the timeout sweep reads exactly what it must act on.
+    this.table.addGlobalSecondaryIndex({
+      indexName: K.expiryIndex,
+      partitionKey: { name: K.expiryIndexPartitionKey, type: AttributeType.STRING },
+      sortKey: { name: K.expiryIndexSortKey, type: AttributeType.STRING },
       projectionType: ProjectionType.ALL,
     });
     this.table.addGlobalSecondaryIndex({
@@ -234,6 +241,8 @@ export class FleetwireApi extends Construct {
   readonly commandEvents: FleetwireFunction;
   /** System events → API table. */
   readonly eventLog: FleetwireFunction;
+  /** Times out open commands past their deadline, every minute. */
+  readonly commandSweep: FleetwireFunction;
   /** Stage access logs. */
   readonly accessLogs: LogGroup;
   /** IoT rules feeding command events. */
@@ -307,6 +316,17 @@ export class FleetwireApi extends Construct {
       ...logs,
     });
 
+    this.commandSweep = new FleetwireFunction(this, 'CommandSweep', {
+      entry: 'lambdas/handlers/command-sweep.ts',
+      description: 'Fleetwire command timeouts (every minute)',
+      serviceName: 'fleetwire-command-sweep',
+      environment: env,
+      memorySize: 256,
+      timeout: Duration.seconds(50),
+      reservedConcurrentExecutions: 1,
+      ...logs,
+    });
+
     // ---- permissions (least privilege; wildcards only where resources are created at run time)
     const api = this.api.function;
     const cmd = this.commandEvents.function;
@@ -314,6 +334,9 @@ export class FleetwireApi extends Construct {
     props.apiTable.grantReadWriteData(cmd);
     props.apiTable.grantReadData(this.authorizer.function);
     props.apiTable.grantWriteData(this.eventLog.function);
+    props.apiTable.grantReadWriteData(this.commandSweep.function);
+    props.registry.grantReadData(this.commandSweep.function);
+    props.eventBus.grantPutEventsTo(this.commandSweep.function);
     props.registry.grantReadWriteData(api);
     props.registry.grantReadWriteData(cmd);
     for (const prefix of Object.values(FILE_PREFIXES)) {
@@ -509,6 +532,17 @@ export class FleetwireApi extends Construct {
         new LambdaFunction(this.eventLog.function, { retryAttempts: 4, maxEventAge: Duration.hours(2) }),
       ],
     });
+    // A missed sweep is made good by the next one: no retries, no stale invocations.
+    new Rule(this, 'CommandSweepSchedule', {
+      description: 'Time out Fleetwire commands past their deadline',
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new LambdaFunction(this.commandSweep.function, {
+          retryAttempts: 0,
+          maxEventAge: Duration.minutes(1),
+        }),
+      ],
+    });
     new CfnOutput(this, 'ApiUrl', { value: this.url, description: 'Fleetwire API base URL' });
     this.applyNagSuppressions();
   }
@@ -563,6 +597,7 @@ export class FleetwireApi extends Construct {
       ],
       [this.authorizer, [star, indexes]],
       [this.eventLog, [star, indexes]],
+      [this.commandSweep, [star, indexes]],
     ];
     for (const [f, suppressions] of perFunction) {
       NagSuppressions.addResourceSuppressions(f.function, [

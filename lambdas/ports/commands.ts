@@ -46,6 +46,12 @@ export interface CommandStore {
     opts: { deviceId?: string; status?: CommandStatus; limit: number; cursor?: string },
   ): Promise<{ items: CommandRecord[]; next?: string }>;
   /**
+   * Open commands (QUEUED, SENT, ACKNOWLEDGED) of any tenant whose `expiresAt` is before `before`, oldest
+   * deadline first, for the timeout sweep. Optional: without it commands time out when read or when their
+   * device connects.
+   */
+  listExpired?(before: number, limit: number): Promise<CommandRecord[]>;
+  /**
    * Move a command to `status` only if its current status is one of `from` (conditional write), so
    * duplicate or late acknowledgements never move it backwards. Returns the updated record or undefined.
    */

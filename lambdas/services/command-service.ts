@@ -115,6 +115,11 @@ export interface CommandService {
   handleResponse(deviceId: string, payload: Uint8Array | string): Promise<ResponseOutcome>;
   /** Deliver held commands of a device that just connected (and time out the expired ones). */
   onDeviceConnected(tenant: string, deviceId: string): Promise<{ sent: number; timedOut: number }>;
+  /**
+   * Time out every open command past its deadline (scheduled sweep); 0 when the store cannot list expired
+   * commands. At most `limit` per call.
+   */
+  sweepExpired(limit?: number): Promise<number>;
 }
 
 /** Create the command service. */
@@ -297,6 +302,15 @@ export function createCommandService(deps: CommandServiceDeps): CommandService {
         cursor = res.next;
       }
       return { sent, timedOut };
+    },
+
+    async sweepExpired(limit = 500) {
+      if (!deps.commands.listExpired) return 0;
+      let timedOut = 0;
+      for (const cmd of await deps.commands.listExpired(clock(), limit)) {
+        if ((await expireIfDue(cmd)).status === 'TIMED_OUT' && !isFinal(cmd.status)) timedOut++;
+      }
+      return timedOut;
     },
   };
 }

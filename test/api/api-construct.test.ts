@@ -103,7 +103,9 @@ describe('FleetwireApi', () => {
       expect(r.AwsIotSqlVersion).toBe('2016-03-23');
       expect(r.ErrorAction.CloudwatchLogs).toBeDefined();
     }
-    api.resourceCountIs('AWS::Lambda::Permission', 3 + 5 + 1 + 1);
+    // 3 IoT rules, 5 routes, the authorizer, the event-log rule, the sweep schedule.
+    api.resourceCountIs('AWS::Lambda::Permission', 3 + 5 + 1 + 1 + 1);
+    api.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
   });
 
   it('lets the API publish only on command request topics', () => {
@@ -113,7 +115,7 @@ describe('FleetwireApi', () => {
     expect(text).not.toMatch(/topic\/\*"/);
   });
 
-  it('stores API data in the stateful stack: PITR, the environment’s deletion protection, TTL, two indexes', () => {
+  it('stores API data in the stateful stack: PITR, the environment’s deletion protection, TTL, three indexes', () => {
     expect(apiStack.stackName).toBe('Fleetwire-dev-Api');
     expect(apiStack.dependencies.map((d) => d.stackName)).toContain(statefulStack.stackName);
     stateful.hasResourceProperties('AWS::DynamoDB::Table', {
@@ -126,6 +128,7 @@ describe('FleetwireApi', () => {
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       GlobalSecondaryIndexes: [
         Match.objectLike({ IndexName: 'byDevice' }),
+        Match.objectLike({ IndexName: 'byExpiry' }),
         Match.objectLike({ IndexName: 'byTenant' }),
       ],
     });

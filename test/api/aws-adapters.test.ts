@@ -87,6 +87,8 @@ beforeAll(async () => {
         K.deviceIndexSortKey,
         K.tenantIndexPartitionKey,
         K.tenantIndexSortKey,
+        K.expiryIndexPartitionKey,
+        K.expiryIndexSortKey,
       ].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
       KeySchema: [
         { AttributeName: K.partitionKey, KeyType: 'HASH' },
@@ -98,6 +100,14 @@ beforeAll(async () => {
           KeySchema: [
             { AttributeName: K.deviceIndexPartitionKey, KeyType: 'HASH' },
             { AttributeName: K.deviceIndexSortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: K.expiryIndex,
+          KeySchema: [
+            { AttributeName: K.expiryIndexPartitionKey, KeyType: 'HASH' },
+            { AttributeName: K.expiryIndexSortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },
@@ -265,6 +275,39 @@ describe('API on AWS adapters (moto_server)', () => {
     expect((await call(keys.globex as string, 'GET', `/v1/files/${created.body.file.fileId}`)).status).toBe(
       404,
     );
+  });
+
+  it('sweeps open commands past their deadline to TIMED_OUT through the sparse expiry index', async () => {
+    const short = await call(keys.acme as string, 'POST', `/v1/devices/${deviceId}/commands`, {
+      action: 'REBOOT',
+      expiresInSeconds: 1,
+    });
+    const long = await call(keys.acme as string, 'POST', `/v1/devices/${deviceId}/commands`, {
+      action: 'REBOOT',
+      expiresInSeconds: 3600,
+    });
+    let now = Date.now();
+    const svc = createCommandService({
+      commands: stores.commands,
+      publisher: new IotDataPublisher(createIotDataClient(process.env)),
+      registry: res.registry,
+      events: stores.events,
+      clock: () => now,
+      newId: () => 'unused',
+    });
+    now += 5_000;
+    expect(await svc.sweepExpired()).toBe(1);
+    expect((await stores.commands.get('acme', short.body.commandId))?.status).toBe('TIMED_OUT');
+    expect((await stores.commands.get('acme', long.body.commandId))?.status).toBe('SENT');
+    // Final commands leave the index: a second sweep finds nothing.
+    expect(await svc.sweepExpired()).toBe(0);
+    expect(await stores.commands.listExpired?.(now + 7_200_000, 10)).toEqual([
+      expect.objectContaining({ commandId: long.body.commandId }),
+    ]);
+    const ev = await stores.events.list('acme', { deviceId, limit: 10 });
+    expect(
+      ev.items.some((e) => e.code === 'COMMAND_TIMED_OUT' && e.detail.commandId === short.body.commandId),
+    ).toBe(true);
   });
 
   it('rotates: a new active certificate on the same thing, the old one revoked and detached', async () => {

@@ -22,10 +22,12 @@ const EXPECTED: Record<string, string[]> = {
   ApiAuthorizerFunction: ['AwsSolutions-L1'],
   ApiCommandEventsFunction: ['AwsSolutions-L1'],
   ApiEventLogFunction: ['AwsSolutions-L1'],
+  ApiCommandSweepFunction: ['AwsSolutions-L1'],
   ApiRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
   ApiAuthorizerRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
   ApiCommandEventsRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
   ApiEventLogRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
+  ApiCommandSweepRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
 };
 
 describe.each(['dev', 'prod'])('cdk-nag AwsSolutions (%s)', (envName) => {

@@ -44,10 +44,26 @@ export const API_TABLE_KEYS = Object.freeze({
   tenantIndex: 'byTenant',
   tenantIndexPartitionKey: 'g2pk',
   tenantIndexSortKey: 'g2sk',
+  /** Sparse index of open commands by deadline, for the timeout sweep. */
+  expiryIndex: 'byExpiry',
+  expiryIndexPartitionKey: 'xpk',
+  expiryIndexSortKey: 'xsk',
   ttl: 'ttl',
 } as const);
 
+/** Shards of the expiry index, so command writes spread over several index partitions. */
+export const EXPIRY_SHARDS = 8;
+
 const K = API_TABLE_KEYS;
+const FINAL = new Set<CommandStatus>(['SUCCEEDED', 'FAILED', 'REJECTED', 'TIMED_OUT']);
+
+/** Stable shard of a command id. */
+function shardOf(id: string): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return h % EXPIRY_SHARDS;
+}
+
 const KEY_ATTRS = new Set<string>([
   K.partitionKey,
   K.sortKey,
@@ -55,6 +71,8 @@ const KEY_ATTRS = new Set<string>([
   K.deviceIndexSortKey,
   K.tenantIndexPartitionKey,
   K.tenantIndexSortKey,
+  K.expiryIndexPartitionKey,
+  K.expiryIndexSortKey,
   K.ttl,
 ]);
 
@@ -215,6 +233,9 @@ export class DynamoDbApiStores {
         g1sk: cmd.commandId,
         g2pk: `CMDT#${cmd.tenant}`,
         g2sk: cmd.commandId,
+        // Open until final: the sweep finds it by deadline; a final transition removes these two.
+        xpk: `OPEN#${shardOf(cmd.commandId)}`,
+        xsk: `${String(Math.max(0, Math.floor(cmd.expiresAt))).padStart(15, '0')}#${cmd.tenant}#${cmd.commandId}`,
       },
       `command ${cmd.commandId}`,
     );
@@ -269,7 +290,9 @@ export class DynamoDbApiStores {
           TableName: this.table,
           Key: { pk: `CMD#${tenant}#${commandId}`, sk: '#' },
           ConditionExpression: `attribute_exists(pk) AND #st IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
-          UpdateExpression: `SET #st = :to, updatedAt = :at, history = list_append(history, :h)${result !== undefined ? ', #r = :r' : ''}`,
+          UpdateExpression:
+            `SET #st = :to, updatedAt = :at, history = list_append(history, :h)${result !== undefined ? ', #r = :r' : ''}` +
+            (FINAL.has(status) ? ' REMOVE xpk, xsk' : ''),
           ExpressionAttributeNames: { '#st': 'status', ...(result !== undefined ? { '#r': 'result' } : {}) },
           ExpressionAttributeValues: { ...values, ...(result !== undefined ? { ':r': result } : {}) },
           ReturnValues: 'ALL_NEW',
@@ -284,9 +307,35 @@ export class DynamoDbApiStores {
 
   // ------------------------------------------------------------------ files (FileCatalog: create/get/list/put)
 
+  /** Open commands past their deadline, across tenants (the sparse expiry index, every shard). */
+  private async listExpired(before: number, limit: number): Promise<CommandRecord[]> {
+    const upper = `${String(Math.max(0, Math.floor(before))).padStart(15, '0')}`;
+    const out: CommandRecord[] = [];
+    for (let shard = 0; shard < EXPIRY_SHARDS && out.length < limit; shard++) {
+      let start: Item | undefined;
+      do {
+        const res = await this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: K.expiryIndex,
+            KeyConditionExpression: '#x = :x AND #s < :u',
+            ExpressionAttributeNames: { '#x': K.expiryIndexPartitionKey, '#s': K.expiryIndexSortKey },
+            ExpressionAttributeValues: { ':x': `OPEN#${shard}`, ':u': upper },
+            Limit: limit - out.length,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const it of res.Items ?? []) out.push(strip<CommandRecord>(it) as CommandRecord);
+        start = res.LastEvaluatedKey;
+      } while (start && out.length < limit);
+    }
+    return out;
+  }
+
   /** CommandStore view of this store. */
   get commands(): CommandStore {
     return {
+      listExpired: (before, limit) => this.listExpired(before, limit),
       create: (c) => this.createCommand(c),
       get: (t, id) => this.getCommand(t, id),
       list: (t, o) => this.listCommands(t, o),
