@@ -285,7 +285,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         registry,
         events,
         onPublish: (msg) => router.accept(msg),
-        onConnected: (tenant, deviceId) => {
+        onCommandsSubscribed: (tenant, deviceId) => {
           commandService.onDeviceConnected(tenant, deviceId).then(
             (r) => {
               if (r.sent + r.timedOut > 0)

@@ -380,6 +380,32 @@ describe('local stack: commands', () => {
   });
 });
 
+describe('local stack: held commands', () => {
+  it('delivers a command created while the device was offline once it reconnects and subscribes', async () => {
+    const created = await call(stack, 'POST', '/v1/devices/dev-a/commands', {
+      action: 'RESET_ERROR',
+      payload: {},
+    });
+    expect(created.status).toBeLessThan(300);
+    const id = created.body.commandId as string;
+    expect(created.body.status).toBe('QUEUED');
+    const d = await connectOk(stack, devA, { clientId: 'dev-a' });
+    clients.push(d);
+    // Connected but not yet subscribed: nothing may be sent into the void.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await call(stack, 'GET', `/v1/devices/dev-a/commands/${id}`)).body.status).toBe('QUEUED');
+    const received = new Promise<string>((resolve) =>
+      d.on('message', (_t, payload) =>
+        resolve((JSON.parse(payload.toString()) as { command_id: string }).command_id),
+      ),
+    );
+    await d.subscribeAsync('cmd/fleetwire/dev-a/req', { qos: 1 });
+    expect(await received).toBe(id);
+    expect((await call(stack, 'GET', `/v1/devices/dev-a/commands/${id}`)).body.status).toBe('SENT');
+    await d.endAsync();
+  });
+});
+
 describe('local stack: HTTP', () => {
   it('answers /healthz without credentials and refuses the API without a token', async () => {
     const health = await call(stack, 'GET', '/healthz', undefined, null);

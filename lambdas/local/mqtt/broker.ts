@@ -74,8 +74,12 @@ export interface LocalBrokerDeps {
   events: EventSink;
   /** Receives every authorized publish (the rule router); must not block. */
   onPublish: (msg: PublishedMessage) => void;
-  /** A device finished connecting (held commands are sent then); must not block. */
-  onConnected?: (tenant: string, deviceId: string) => void;
+  /**
+   * A connected device subscribed to a topic it may receive commands on, once per connection: held
+   * commands are sent then. Sending at connect time instead loses them, because a device subscribes only
+   * after its CONNACK and the broker drops messages nobody is subscribed to. Must not block.
+   */
+  onCommandsSubscribed?: (tenant: string, deviceId: string) => void;
   log: LocalLogger;
   topicConfig?: Partial<TopicConfig>;
   /** Clock, epoch ms. @default Date.now */
@@ -117,6 +121,8 @@ interface Session {
   publish: Set<string>;
   subscribe: Set<string>;
   receive: Set<string>;
+  /** Set once the held commands of this connection were requested (first command-topic subscription). */
+  commandsRequested?: boolean;
 }
 
 /** A running broker. */
@@ -298,7 +304,6 @@ export async function startBroker(deps: LocalBrokerDeps, opts: LocalBrokerOption
     const version = bridgeOf(client)?.protocolLevel === 5 ? '5' : '3.1.1';
     log.info('mqtt', `${s.deviceId} connected (MQTT ${version}, tenant ${s.tenant})`);
     deps.registry.setConnected?.(s.deviceId, true);
-    deps.onConnected?.(s.tenant, s.deviceId);
     emit({
       type: 'device.connected',
       code: 'CONNECTED',
@@ -306,6 +311,13 @@ export async function startBroker(deps: LocalBrokerDeps, opts: LocalBrokerOption
       device: s.deviceId,
       detail: { mqtt: version },
     });
+  });
+  aedes.on('subscribe', (subscriptions, client) => {
+    const s = client ? sessions.get(client) : undefined;
+    if (!s || s.commandsRequested || client.closed) return;
+    if (!subscriptions.some((sub) => s.receive.has(sub.topic))) return;
+    s.commandsRequested = true;
+    deps.onCommandsSubscribed?.(s.tenant, s.deviceId);
   });
   aedes.on('clientDisconnect', (client) => {
     const s = sessions.get(client);
