@@ -18,7 +18,7 @@ import type {
   AlertStateStore,
 } from '../../ports/alerts.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
-import type { Db } from './sqlite.js';
+import { type Db, stmt } from './sqlite.js';
 
 /** Schema steps of the alert tables; index + 1 is the version each produces. Append only. */
 const ALERT_MIGRATIONS: readonly string[] = [
@@ -91,18 +91,19 @@ export class SqliteAlertRuleStore implements AlertRuleStore {
   }
 
   async list(tenant: string): Promise<AlertRule[]> {
-    const rows = this.db
-      .prepare('SELECT record FROM alert_rules WHERE tenant = ? ORDER BY rule_id')
-      .all(tenant) as {
+    const rows = stmt(this.db, 'SELECT record FROM alert_rules WHERE tenant = ? ORDER BY rule_id').all(
+      tenant,
+    ) as {
       record: string;
     }[];
     return rows.map((r) => JSON.parse(r.record) as AlertRule);
   }
 
   async get(tenant: string, id: string): Promise<AlertRule | undefined> {
-    const row = this.db
-      .prepare('SELECT record FROM alert_rules WHERE tenant = ? AND rule_id = ?')
-      .get(tenant, id) as { record: string } | undefined;
+    const row = stmt(this.db, 'SELECT record FROM alert_rules WHERE tenant = ? AND rule_id = ?').get(
+      tenant,
+      id,
+    ) as { record: string } | undefined;
     return row ? (JSON.parse(row.record) as AlertRule) : undefined;
   }
 
@@ -118,36 +119,32 @@ export class SqliteAlertRuleStore implements AlertRuleStore {
     };
     const r =
       expectedVersion === 0
-        ? this.db
-            .prepare(
-              `INSERT INTO alert_rules (tenant, rule_id, op, enabled, version, record)
+        ? stmt(
+            this.db,
+            `INSERT INTO alert_rules (tenant, rule_id, op, enabled, version, record)
                VALUES (@tenant, @id, @op, @enabled, @version, @record) ON CONFLICT DO NOTHING`,
-            )
-            .run(params)
-        : this.db
-            .prepare(
-              `UPDATE alert_rules SET op = @op, enabled = @enabled, version = @version, record = @record
+          ).run(params)
+        : stmt(
+            this.db,
+            `UPDATE alert_rules SET op = @op, enabled = @enabled, version = @version, record = @record
                WHERE tenant = @tenant AND rule_id = @id AND version = @expected`,
-            )
-            .run(params);
+          ).run(params);
     return r.changes === 1;
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
     return (
-      this.db.prepare('DELETE FROM alert_rules WHERE tenant = ? AND rule_id = ?').run(tenant, id).changes ===
-      1
+      stmt(this.db, 'DELETE FROM alert_rules WHERE tenant = ? AND rule_id = ?').run(tenant, id).changes === 1
     );
   }
 
   async listEnabledByOp(ops: readonly ConditionOp[]): Promise<AlertRule[]> {
     if (ops.length === 0) return [];
     const marks = ops.map(() => '?').join(', ');
-    const rows = this.db
-      .prepare(
-        `SELECT record FROM alert_rules WHERE enabled = 1 AND op IN (${marks}) ORDER BY tenant, rule_id`,
-      )
-      .all(...ops) as { record: string }[];
+    const rows = stmt(
+      this.db,
+      `SELECT record FROM alert_rules WHERE enabled = 1 AND op IN (${marks}) ORDER BY tenant, rule_id`,
+    ).all(...ops) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as AlertRule);
   }
 }
@@ -159,9 +156,10 @@ export class SqliteAlertStateStore implements AlertStateStore {
   }
 
   async listForDevice(tenant: string, deviceId: string): Promise<AlertStateRecord[]> {
-    const rows = this.db
-      .prepare('SELECT record FROM alert_states WHERE tenant = ? AND device_id = ? ORDER BY rule_id')
-      .all(tenant, deviceId) as { record: string }[];
+    const rows = stmt(
+      this.db,
+      'SELECT record FROM alert_states WHERE tenant = ? AND device_id = ? ORDER BY rule_id',
+    ).all(tenant, deviceId) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as AlertStateRecord);
   }
 
@@ -172,21 +170,21 @@ export class SqliteAlertStateStore implements AlertStateStore {
   ): Promise<AlertStatePage> {
     const limit = clampLimit(opts.limit);
     const pos = decodeCursor(opts.cursor, { d: 's' });
-    const rows = this.db
-      .prepare(
-        `SELECT device_id, record FROM alert_states WHERE tenant = ? AND rule_id = ? AND device_id > ?
+    const rows = stmt(
+      this.db,
+      `SELECT device_id, record FROM alert_states WHERE tenant = ? AND rule_id = ? AND device_id > ?
          ORDER BY device_id LIMIT ?`,
-      )
-      .all(tenant, ruleId, pos ? pos.d : '', limit + 1) as { device_id: string; record: string }[];
+    ).all(tenant, ruleId, pos ? pos.d : '', limit + 1) as { device_id: string; record: string }[];
     const items = rows.slice(0, limit).map((r) => JSON.parse(r.record) as AlertStateRecord);
     const last = rows[limit - 1];
     return rows.length > limit && last ? { items, next: encodeCursor({ d: last.device_id }) } : { items };
   }
 
   async get(tenant: string, ruleId: string, deviceId: string): Promise<AlertStateRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT record FROM alert_states WHERE tenant = ? AND device_id = ? AND rule_id = ?')
-      .get(tenant, deviceId, ruleId) as { record: string } | undefined;
+    const row = stmt(
+      this.db,
+      'SELECT record FROM alert_states WHERE tenant = ? AND device_id = ? AND rule_id = ?',
+    ).get(tenant, deviceId, ruleId) as { record: string } | undefined;
     return row ? (JSON.parse(row.record) as AlertStateRecord) : undefined;
   }
 
@@ -205,33 +203,32 @@ export class SqliteAlertStateStore implements AlertStateStore {
     };
     const r =
       expectedVersion === 0
-        ? this.db
-            .prepare(
-              `INSERT INTO alert_states (tenant, device_id, rule_id, version, due_at, record)
+        ? stmt(
+            this.db,
+            `INSERT INTO alert_states (tenant, device_id, rule_id, version, due_at, record)
                VALUES (@tenant, @device, @rule, @version, @due, @record) ON CONFLICT DO NOTHING`,
-            )
-            .run(params)
-        : this.db
-            .prepare(
-              `UPDATE alert_states SET version = @version, due_at = @due, record = @record
+          ).run(params)
+        : stmt(
+            this.db,
+            `UPDATE alert_states SET version = @version, due_at = @due, record = @record
                WHERE tenant = @tenant AND device_id = @device AND rule_id = @rule AND version = @expected`,
-            )
-            .run(params);
+          ).run(params);
     return r.changes === 1;
   }
 
   async delete(tenant: string, ruleId: string, deviceId: string): Promise<void> {
-    this.db
-      .prepare('DELETE FROM alert_states WHERE tenant = ? AND device_id = ? AND rule_id = ?')
-      .run(tenant, deviceId, ruleId);
+    stmt(this.db, 'DELETE FROM alert_states WHERE tenant = ? AND device_id = ? AND rule_id = ?').run(
+      tenant,
+      deviceId,
+      ruleId,
+    );
   }
 
   async listDue(now: number, limit: number): Promise<AlertStateRecord[]> {
-    const rows = this.db
-      .prepare(
-        'SELECT record FROM alert_states WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?',
-      )
-      .all(now, clampLimit(limit, 10_000)) as { record: string }[];
+    const rows = stmt(
+      this.db,
+      'SELECT record FROM alert_states WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?',
+    ).all(now, clampLimit(limit, 10_000)) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as AlertStateRecord);
   }
 }
@@ -258,32 +255,30 @@ export class SqliteAlertHistory implements AlertHistory {
 
   async save(record: AlertRecord): Promise<void> {
     const { acknowledged: _ack, ...rest } = record;
-    this.db
-      .prepare(
-        `INSERT INTO alert_history (tenant, alert_id, rule_id, device_id, severity, status, started_at, record)
+    stmt(
+      this.db,
+      `INSERT INTO alert_history (tenant, alert_id, rule_id, device_id, severity, status, started_at, record)
          VALUES (@tenant, @id, @rule, @device, @severity, @status, @started, @record)
          ON CONFLICT (tenant, alert_id) DO UPDATE SET
            rule_id = excluded.rule_id, device_id = excluded.device_id, severity = excluded.severity,
            status = excluded.status, started_at = excluded.started_at, record = excluded.record`,
-      )
-      .run({
-        tenant: record.tenant,
-        id: record.id,
-        rule: record.ruleId,
-        device: record.device,
-        severity: record.severity,
-        status: record.status,
-        started: Date.parse(record.startedAt),
-        record: JSON.stringify(rest),
-      });
+    ).run({
+      tenant: record.tenant,
+      id: record.id,
+      rule: record.ruleId,
+      device: record.device,
+      severity: record.severity,
+      status: record.status,
+      started: Date.parse(record.startedAt),
+      record: JSON.stringify(rest),
+    });
   }
 
   async get(tenant: string, id: string): Promise<AlertRecord | undefined> {
-    const row = this.db
-      .prepare(
-        'SELECT alert_id, started_at, record, ack FROM alert_history WHERE tenant = ? AND alert_id = ?',
-      )
-      .get(tenant, id) as HistoryRow | undefined;
+    const row = stmt(
+      this.db,
+      'SELECT alert_id, started_at, record, ack FROM alert_history WHERE tenant = ? AND alert_id = ?',
+    ).get(tenant, id) as HistoryRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -319,12 +314,11 @@ export class SqliteAlertHistory implements AlertHistory {
       params.s = pos.s;
       params.i = pos.i;
     }
-    const rows = this.db
-      .prepare(
-        `SELECT alert_id, started_at, record, ack FROM alert_history WHERE ${where.join(' AND ')}
+    const rows = stmt(
+      this.db,
+      `SELECT alert_id, started_at, record, ack FROM alert_history WHERE ${where.join(' AND ')}
          ORDER BY started_at DESC, alert_id DESC LIMIT @lim`,
-      )
-      .all(params) as HistoryRow[];
+    ).all(params) as HistoryRow[];
     const items = rows.slice(0, limit).map(toRecord);
     const last = rows[limit - 1];
     return rows.length > limit && last
@@ -333,9 +327,11 @@ export class SqliteAlertHistory implements AlertHistory {
   }
 
   async acknowledge(tenant: string, id: string, by: string, at: string): Promise<AlertRecord | undefined> {
-    this.db
-      .prepare('UPDATE alert_history SET ack = ? WHERE tenant = ? AND alert_id = ? AND ack IS NULL')
-      .run(JSON.stringify({ by, at }), tenant, id);
+    stmt(this.db, 'UPDATE alert_history SET ack = ? WHERE tenant = ? AND alert_id = ? AND ack IS NULL').run(
+      JSON.stringify({ by, at }),
+      tenant,
+      id,
+    );
     return this.get(tenant, id);
   }
 }
