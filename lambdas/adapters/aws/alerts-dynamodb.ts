@@ -47,6 +47,41 @@ function isConditionFailure(e: unknown): boolean {
   return (e as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 }
 
+/**
+ * Put `item` only if its stored `version` equals `expectedVersion` (0: only if absent), so concurrent
+ * writers cannot both win. Returns false when the condition failed.
+ */
+async function putVersioned(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  partitionKey: string,
+  item: Record<string, unknown>,
+  expectedVersion: number,
+): Promise<boolean> {
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: item,
+        ...(expectedVersion === 0
+          ? {
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': partitionKey },
+            }
+          : {
+              ConditionExpression: '#v = :v',
+              ExpressionAttributeNames: { '#v': 'version' },
+              ExpressionAttributeValues: { ':v': expectedVersion },
+            }),
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
 /** A cursor that does not belong to this query. */
 function badCursor(): FleetwireError {
   return new FleetwireError('INVALID_CURSOR', 'Cursor is not valid for this query');
@@ -143,35 +178,20 @@ export class DynamoDbAlertRuleStore implements AlertRuleStore {
   }
 
   async put(rule: AlertRule, expectedVersion: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.opts.table,
-          Item: {
-            [ALERT_RULES_KEYS.partitionKey]: rule.tenant,
-            [ALERT_RULES_KEYS.sortKey]: rule.id,
-            op: rule.condition.op,
-            enabled: rule.enabled,
-            version: rule.version,
-            record: JSON.stringify(rule),
-          },
-          ...(expectedVersion === 0
-            ? {
-                ConditionExpression: 'attribute_not_exists(#t)',
-                ExpressionAttributeNames: { '#t': ALERT_RULES_KEYS.partitionKey },
-              }
-            : {
-                ConditionExpression: '#v = :v',
-                ExpressionAttributeNames: { '#v': 'version' },
-                ExpressionAttributeValues: { ':v': expectedVersion },
-              }),
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return putVersioned(
+      this.doc,
+      this.opts.table,
+      ALERT_RULES_KEYS.partitionKey,
+      {
+        [ALERT_RULES_KEYS.partitionKey]: rule.tenant,
+        [ALERT_RULES_KEYS.sortKey]: rule.id,
+        op: rule.condition.op,
+        enabled: rule.enabled,
+        version: rule.version,
+        record: JSON.stringify(rule),
+      },
+      expectedVersion,
+    );
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
@@ -303,28 +323,7 @@ export class DynamoDbAlertStateStore implements AlertStateStore {
       item[K.duePartition] = dueShard(pk, state.ruleId);
       item[K.dueSort] = state.dueAt;
     }
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.opts.table,
-          Item: item,
-          ...(expectedVersion === 0
-            ? {
-                ConditionExpression: 'attribute_not_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': K.partitionKey },
-              }
-            : {
-                ConditionExpression: '#v = :v',
-                ExpressionAttributeNames: { '#v': 'version' },
-                ExpressionAttributeValues: { ':v': expectedVersion },
-              }),
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return putVersioned(this.doc, this.opts.table, K.partitionKey, item, expectedVersion);
   }
 
   async delete(tenant: string, ruleId: string, deviceId: string): Promise<void> {
