@@ -10,19 +10,9 @@ import { DEFAULT_LIMITS } from '../../lambdas/core/limits.js';
 import { PAYLOAD_FORMATS } from '../../lambdas/core/model/point.js';
 import { loadCases, resultToJson } from './golden.js';
 import { expectPointsOrTypedError, mutatedBytesArb, RUNS } from './props.js';
+import { codeOf, utf8 } from './support.js';
 
 const L = DEFAULT_LIMITS;
-const utf8 = (s: string) => Buffer.from(s, 'utf8');
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof FleetwireError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const binary = encodeFlexconnectBinary({
   token: 'provided_token',

@@ -8,25 +8,14 @@ import {
   decodeDialtoneValue,
   encodeDialtone,
 } from '../../lambdas/core/codecs/dialtone.js';
-import { FleetwireError } from '../../lambdas/core/errors.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../../lambdas/core/limits.js';
 import type { FieldValue } from '../../lambdas/core/model/point.js';
 import { FIXTURES_DIR, goldenTests } from './golden.js';
 import { expectPointsOrTypedError, keyArb, mutatedBytesArb, plain, RUNS, scalarArb } from './props.js';
+import { codeOf, utf8 } from './support.js';
 
 const L = DEFAULT_LIMITS;
-const utf8 = (s: string) => Buffer.from(s, 'utf8');
 const seedBytes = readFileSync(join(FIXTURES_DIR, 'dialtone/seed-device-data.json'));
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof FleetwireError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** Reference mapping of a message to fields, written independently of the codec. */
 function expectedFields(m: DialtoneMessage): Record<string, FieldValue> {

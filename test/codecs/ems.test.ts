@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeEms, decodeEmsValue, type EmsValue, encodeEms } from '../../lambdas/core/codecs/ems.js';
-import { FleetwireError } from '../../lambdas/core/errors.js';
+import type { FleetwireError } from '../../lambdas/core/errors.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../../lambdas/core/limits.js';
 import type { FieldValue } from '../../lambdas/core/model/point.js';
 import { goldenTests } from './golden.js';
@@ -15,9 +15,9 @@ import {
   scalarArb,
   timeArb,
 } from './props.js';
+import { codeOf, utf8 } from './support.js';
 
 const L = DEFAULT_LIMITS;
-const utf8 = (s: string) => Buffer.from(s, 'utf8');
 const SEED = {
   device_id: 'ems_001',
   timestamp: '2026-01-31T12:00:01Z',
@@ -26,16 +26,6 @@ const SEED = {
   grid: { voltage: 230.1, power: -200, frequency: 50.0 },
 };
 const seedBytes = utf8(JSON.stringify(SEED));
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof FleetwireError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** Reference flattening, written independently of the codec: dots for objects, JSON text for arrays. */
 function flatten(data: Record<string, EmsValue>, prefix = '', out: Record<string, FieldValue> = {}) {

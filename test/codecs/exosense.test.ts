@@ -6,7 +6,6 @@ import {
   type ExosenseValue,
   encodeExosense,
 } from '../../lambdas/core/codecs/exosense.js';
-import { FleetwireError } from '../../lambdas/core/errors.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../../lambdas/core/limits.js';
 import type { FieldValue } from '../../lambdas/core/model/point.js';
 import { goldenTests } from './golden.js';
@@ -21,21 +20,11 @@ import {
   stringValueArb,
   timeArb,
 } from './props.js';
+import { codeOf, utf8 } from './support.js';
 
 const L = DEFAULT_LIMITS;
 const CTX = { device: 'exo-gw-0042', receivedAt: 1769860801000 };
-const utf8 = (s: string) => Buffer.from(s, 'utf8');
 const SEED = '{"001": true, "002": 78.233, "003": {"lat":43.650883,"lng":-96.201642}, "007": "good"}';
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof FleetwireError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** Reference flattening for channel values, written independently of the codec. */
 function flatten(data: Record<string, ExosenseValue>, prefix = '', out: Record<string, FieldValue> = {}) {

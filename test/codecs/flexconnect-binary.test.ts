@@ -15,23 +15,9 @@ import { DEFAULT_LIMITS, type DecodeLimits, resolveLimits } from '../../lambdas/
 import type { DecodeResult } from '../../lambdas/core/model/point.js';
 import { goldenTests, loadCases, resultToJson } from './golden.js';
 import { mutatedBytesArb, RUNS, timeArb } from './props.js';
+import { codeOf, codesOnly } from './support.js';
 
 const L = DEFAULT_LIMITS;
-
-function codesOnly(r: DecodeResult): DecodeResult {
-  const warnings = r.warnings.map(({ code, index }) => (index === undefined ? { code } : { code, index }));
-  return { ...r, warnings } as unknown as DecodeResult;
-}
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof FleetwireError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** Frames or a typed error, and every frame internally consistent. */
 function expectFramesOrTypedError(run: () => DecodeResult, limits: DecodeLimits): void {

@@ -9,7 +9,7 @@ import { decodePayload } from '../../lambdas/core/codecs/index.js';
 import { MAX_WARNINGS } from '../../lambdas/core/codecs/warnings.js';
 import { EncodeError, FleetwireError } from '../../lambdas/core/errors.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../../lambdas/core/limits.js';
-import type { DecodeResult, FieldValue } from '../../lambdas/core/model/point.js';
+import type { FieldValue } from '../../lambdas/core/model/point.js';
 import { goldenTests, loadCases, resultToJson } from './golden.js';
 import {
   deviceArb,
@@ -21,26 +21,9 @@ import {
   scalarArb,
   timeArb,
 } from './props.js';
+import { codeOf, codesOnly, utf8 } from './support.js';
 
 const L = DEFAULT_LIMITS;
-
-/** Warning messages are prose, not contract: golden files pin the codes and indexes only. */
-function codesOnly(r: DecodeResult): DecodeResult {
-  const warnings = r.warnings.map(({ code, index }) => (index === undefined ? { code } : { code, index }));
-  return { ...r, warnings } as unknown as DecodeResult;
-}
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof FleetwireError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
-
-const utf8 = (s: string) => Buffer.from(s, 'utf8');
 
 describe('FlexConnect JSON golden fixtures', () => {
   goldenTests('flexconnect-json', (bytes, ctx, limits) => {

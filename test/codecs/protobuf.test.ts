@@ -12,7 +12,7 @@ import {
   POINTS_PROTO_DESCRIPTOR,
   type ProtobufBatchMessage,
 } from '../../lambdas/core/codecs/protobuf.js';
-import { FleetwireError } from '../../lambdas/core/errors.js';
+import type { FleetwireError } from '../../lambdas/core/errors.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../../lambdas/core/limits.js';
 import { FIXTURES_DIR, goldenTests } from './golden.js';
 import {
@@ -25,21 +25,12 @@ import {
   stringValueArb,
   timeArb,
 } from './props.js';
+import { codeOf } from './support.js';
 
 const L = DEFAULT_LIMITS;
 const T0 = 1769860801000;
 const here = dirname(fileURLToPath(import.meta.url));
 const batchBytes = readFileSync(join(FIXTURES_DIR, 'protobuf/batch.pb'));
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof FleetwireError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const raw = (body: Record<string, unknown>) => BatchType.encode(body).finish();
 const onePoint = (fields: Record<string, unknown>[], extra: Record<string, unknown> = {}) =>
