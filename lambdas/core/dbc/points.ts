@@ -17,14 +17,20 @@ export interface FramesToPointsOptions {
   maxFieldsPerPoint?: number;
 }
 
-/** Convert a decoded value to a stored field value, or undefined (with a reason) when it cannot be stored. */
-function toField(v: SignalValue): { value?: FieldValue; problem?: 'precision' | 'non-finite' } {
-  if (typeof v === 'number') return Number.isFinite(v) ? { value: v } : { problem: 'non-finite' };
-  if (typeof v === 'string') return { value: v };
-  // BigInt beyond 2^53: a number only when exactly representable, else its exact decimal digits.
-  const n = Number(v);
-  if (BigInt(n) === v) return { value: n };
-  return { value: v.toString(), problem: 'precision' };
+/** `v` as a stored field value when it needs no conversion (the common case: a finite number or a name). */
+function isPlainField(v: SignalValue): v is number | string {
+  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** A frame's id for warning texts (built only when there is something to report). */
+function idText(f: CanFrame): string {
+  return `${f.extended ? 'extended' : 'standard'} id 0x${f.id.toString(16)} on bus ${f.bus}`;
+}
+
+/** A point under construction and its field count (kept beside it, not recounted per frame). */
+interface OpenPoint {
+  point: Point;
+  count: number;
 }
 
 /**
@@ -38,58 +44,86 @@ export function framesToPoints(
   opts: FramesToPointsOptions = {},
 ): { points: Point[]; warnings: DecodeWarning[] } {
   const choices = opts.choices === true;
+  const decodeOpts = { choices };
   const maxFields = opts.maxFieldsPerPoint ?? 1000;
   const points: Point[] = [];
-  const byKey = new Map<string, Point>();
+  const byKey = new Map<string, OpenPoint>();
+  // `<message>.<signal>` names, built once per message and signal rather than once per frame.
+  const fieldNames = new Map<string, Map<string, string>>();
   const issues = new Map<string, { code: string; text: string; index: number; count: number }>();
-  const note = (key: string, code: string, text: string, index: number) => {
+  const note = (key: string, code: string, text: () => string, index: number) => {
     const prev = issues.get(key);
     if (prev) prev.count++;
-    else issues.set(key, { code, text, index, count: 1 });
+    else issues.set(key, { code, text: text(), index, count: 1 });
   };
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i]!;
-    const r = dbc.decode(f.id, f.extended, f.data, { choices });
-    const idText = `${f.extended ? 'extended' : 'standard'} id 0x${f.id.toString(16)} on bus ${f.bus}`;
+    const r = dbc.decode(f.id, f.extended, f.data, decodeOpts);
     if (r.kind === 'unknown') {
-      note(`u:${f.bus}:${f.extended}:${f.id}`, 'DBC_UNKNOWN_ID', `no message in the DBC for ${idText}`, i);
+      note(
+        `u:${f.bus}:${f.extended}:${f.id}`,
+        'DBC_UNKNOWN_ID',
+        () => `no message in the DBC for ${idText(f)}`,
+        i,
+      );
       continue;
     }
-    if (r.error)
-      note(`e:${r.message}:${r.error.code}`, r.error.code, `${r.message} (${idText}): ${r.error.message}`, i);
-    const key = `${f.time}\u0000${f.bus}\u0000${r.message}`;
-    let p = byKey.get(key);
-    if (!p) {
+    const message = r.message;
+    if (r.error) {
+      const error = r.error;
+      note(`e:${message}:${error.code}`, error.code, () => `${message} (${idText(f)}): ${error.message}`, i);
+    }
+    const key = `${f.time}\u0000${f.bus}\u0000${message}`;
+    let open = byKey.get(key);
+    if (!open) {
       const tags = emptyRecord<string>();
       tags.bus = String(f.bus);
-      p = { device, time: f.time, tags, fields: emptyRecord<FieldValue>() };
-      byKey.set(key, p);
-      points.push(p);
+      open = { point: { device, time: f.time, tags, fields: emptyRecord<FieldValue>() }, count: 0 };
+      byKey.set(key, open);
+      points.push(open.point);
     }
-    let count = Object.keys(p.fields).length;
+    let names = fieldNames.get(message);
+    if (!names) {
+      names = new Map();
+      fieldNames.set(message, names);
+    }
+    const fields = open.point.fields;
     for (const name in r.signals) {
-      const field = `${r.message}.${name}`;
-      const { value, problem } = toField(r.signals[name]!);
-      if (problem === 'non-finite') {
-        note(`n:${field}`, 'NON_FINITE_NUMBER', `${field} is NaN or infinite; not stored`, i);
+      let field = names.get(name);
+      if (field === undefined) {
+        field = `${message}.${name}`;
+        names.set(name, field);
+      }
+      const raw = r.signals[name]!;
+      let value: FieldValue;
+      if (isPlainField(raw)) value = raw;
+      else if (typeof raw === 'number') {
+        const nonFinite = field;
+        note(`n:${field}`, 'NON_FINITE_NUMBER', () => `${nonFinite} is NaN or infinite; not stored`, i);
         continue;
+      } else {
+        // BigInt beyond 2^53: a number only when exactly representable, else its exact decimal digits.
+        const n = Number(raw);
+        if (BigInt(n) === raw) value = n;
+        else {
+          const wide = field;
+          note(`p:${field}`, 'DBC_PRECISION', () => `${wide} exceeds 2^53; stored as a decimal string`, i);
+          value = raw.toString();
+        }
       }
-      if (problem === 'precision') {
-        note(`p:${field}`, 'DBC_PRECISION', `${field} exceeds 2^53; stored as a decimal string`, i);
-      }
-      if (!(field in p.fields)) {
-        if (count >= maxFields) {
+      if (!(field in fields)) {
+        if (open.count >= maxFields) {
           note(
-            `f:${r.message}`,
+            `f:${message}`,
             'LIMIT_EXCEEDED',
-            `${r.message}: more than ${maxFields} fields; extra fields dropped`,
+            () => `${message}: more than ${maxFields} fields; extra fields dropped`,
             i,
           );
           continue;
         }
-        count++;
+        open.count++;
       }
-      p.fields[field] = value!;
+      fields[field] = value;
     }
   }
   const warnings: DecodeWarning[] = [];
