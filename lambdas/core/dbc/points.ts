@@ -47,7 +47,11 @@ export function framesToPoints(
   const decodeOpts = { choices };
   const maxFields = opts.maxFieldsPerPoint ?? 1000;
   const points: Point[] = [];
-  const byKey = new Map<string, OpenPoint>();
+  // Open points by time, then `<bus>:<message>`: frames arrive grouped by time, so the inner map of the
+  // current time is reused and no per-frame key has to print a 13-digit time.
+  const byTime = new Map<number, Map<string, OpenPoint>>();
+  let lastTime = Number.NaN;
+  let atTime: Map<string, OpenPoint> | undefined;
   // `<message>.<signal>` names, built once per message and signal rather than once per frame.
   const fieldNames = new Map<string, Map<string, string>>();
   const issues = new Map<string, { code: string; text: string; index: number; count: number }>();
@@ -73,13 +77,21 @@ export function framesToPoints(
       const error = r.error;
       note(`e:${message}:${error.code}`, error.code, () => `${message} (${idText(f)}): ${error.message}`, i);
     }
-    const key = `${f.time}\u0000${f.bus}\u0000${message}`;
-    let open = byKey.get(key);
+    if (f.time !== lastTime || atTime === undefined) {
+      lastTime = f.time;
+      atTime = byTime.get(f.time);
+      if (atTime === undefined) {
+        atTime = new Map();
+        byTime.set(f.time, atTime);
+      }
+    }
+    const key = f.bus === 0 ? message : `${f.bus}:${message}`;
+    let open = atTime.get(key);
     if (!open) {
       const tags = emptyRecord<string>();
       tags.bus = String(f.bus);
       open = { point: { device, time: f.time, tags, fields: emptyRecord<FieldValue>() }, count: 0 };
-      byKey.set(key, open);
+      atTime.set(key, open);
       points.push(open.point);
     }
     let names = fieldNames.get(message);
