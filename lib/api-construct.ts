@@ -61,6 +61,7 @@ import {
   type TopicConfig,
 } from '../lambdas/core/topics.js';
 import { API_ENV } from '../lambdas/handlers/api-config.js';
+import { enableAlertEvaluation } from './alerts-construct.js';
 import { FleetwireFunction } from './constructs/fleetwire-function.js';
 import type { FleetwireStacks } from './fleetwire-app.js';
 
@@ -687,5 +688,8 @@ export function addFleetwireApi(
     ...opts,
   });
   api.addStackDependency(s);
+  // The alert routes (/v1/alert-rules, /v1/alerts, subscriptions): the API function manages rules and
+  // tenant-topic subscriptions and evaluates too (acknowledgements publish events).
+  enableAlertEvaluation(api.api.api, s.alertTables, s.registry.table, s.events.bus, { manage: true });
   return { table, users, api };
 }

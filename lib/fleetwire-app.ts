@@ -70,6 +70,7 @@ export function buildFleetwireApp(app: App): FleetwireStacks {
     magneticStoreRetention: settings.magneticStoreRetention,
     accessLogRetention: settings.accessLogRetention,
     eventArchiveRetention: settings.eventArchiveRetention,
+    alertTopicPrefix: `fleetwire-${envName}-alerts`,
   });
   const ingest = new IngestStack(app, `Fleetwire-${envName}-Ingest`, {
     env,

@@ -7,6 +7,7 @@ import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { StorageKind } from '../lambdas/core/deployment-contract.js';
 import type { TopicConfig } from '../lambdas/core/topics.js';
+import { AlertTables } from './alerts-construct.js';
 import { DeadLetterQueues } from './constructs/dead-letter-queues.js';
 import { DeviceFleet } from './constructs/device-fleet.js';
 import { DeviceRegistryTable } from './constructs/device-registry-table.js';
@@ -44,6 +45,10 @@ export interface StatefulStackProps extends StackProps {
   readonly reportRetention?: Duration;
   /** System event archive retention (`Duration.days(0)`: none). @default Duration.days(30) */
   readonly eventArchiveRetention?: Duration;
+  /** Prefix of the per-tenant alert SNS topics (`<prefix>-<tenant>`). @default 'fleetwire-alerts' */
+  readonly alertTopicPrefix?: string;
+  /** Days a resolved alert is kept in the alert history. @default 365 */
+  readonly alertHistoryRetentionDays?: number;
 }
 
 /** Tables, buckets, queues, the event bus, the Timestream store and the IoT fleet identity. */
@@ -66,6 +71,8 @@ export class StatefulStack extends Stack {
   readonly events: SystemEvents;
   /** Thing type and device policies. */
   readonly fleet: DeviceFleet;
+  /** Alert rules and alert states/history (lib/alerts-construct.ts). */
+  readonly alertTables: AlertTables;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -113,6 +120,12 @@ export class StatefulStack extends Stack {
       archiveRetention: props.eventArchiveRetention,
       removalPolicy,
     });
+    this.alertTables = new AlertTables(this, 'AlertTables', {
+      topicPrefix: props.alertTopicPrefix,
+      historyRetentionDays: props.alertHistoryRetentionDays,
+      deletionProtection: props.deletionProtection,
+      removalPolicy,
+    });
     this.fleet = new DeviceFleet(this, 'Fleet', {
       topics: props.topics,
       thingTypeName: props.thingTypeName,
@@ -142,7 +155,13 @@ export class StatefulStack extends Stack {
         this.deadLetters.lambdaFailures.queueUrl,
         'Failed asynchronous ingest invocations',
       ],
-      EventBusName: [this.events.bus.eventBusName, 'System events'],
+      EventBusName: [this.events.bus.eventBusName, 'System events (alert transitions included)'],
+      AlertRulesTableName: [this.alertTables.rules.tableName, 'DynamoDB alert rules'],
+      AlertsTableName: [this.alertTables.alerts.tableName, 'DynamoDB alert states and history'],
+      AlertTopicPrefix: [
+        this.alertTables.topicPrefix,
+        'Per-tenant alert SNS topics are named <prefix>-<tenant> (created on first alert)',
+      ],
       TelemetryDatabase: [this.timestream.databaseName, 'Timestream database'],
       TelemetryTable: [this.timestream.tableName, 'Timestream telemetry table'],
     };

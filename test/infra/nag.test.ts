@@ -16,14 +16,19 @@ const EXPECTED: Record<string, string[]> = {
   DeadLettersLambdaFailures: ['AwsSolutions-SQS3'],
   TimestreamDatabase: ['AwsSolutions-TS3'],
   IngestFunctionIngestFunction: ['AwsSolutions-L1'],
-  IngestFunctionIngestRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
+  // Third IAM5: alert SNS calls confined to the <topicPrefix>-* tenant topics (enableAlertEvaluation).
+  IngestFunctionIngestRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
+  // The alert sweep (lib/alerts-construct.ts AlertSweep.suppressNagFindings): Node 22; X-Ray and tenant topics.
+  AlertSweepFunction: ['AwsSolutions-L1'],
+  AlertSweepRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
   // The API stack (lib/api-construct.ts): Node 22 on each function, IAM5 scopes on each role policy.
   ApiFunction: ['AwsSolutions-L1'],
   ApiAuthorizerFunction: ['AwsSolutions-L1'],
   ApiCommandEventsFunction: ['AwsSolutions-L1'],
   ApiEventLogFunction: ['AwsSolutions-L1'],
   ApiCommandSweepFunction: ['AwsSolutions-L1'],
-  ApiRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
+  // Fourth IAM5 on the API role: the alert tenant topics (enableAlertEvaluation with manage).
+  ApiRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
   ApiAuthorizerRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
   ApiCommandEventsRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
   ApiEventLogRoleDefaultPolicy: ['AwsSolutions-IAM5', 'AwsSolutions-IAM5'],
