@@ -19,6 +19,7 @@ import { SqliteFileCatalog } from '../adapters/local/file-catalog.js';
 import { LocalFileStore } from '../adapters/local/file-store.js';
 import { LocalIdentityProvider } from '../adapters/local/identity-provider.js';
 import { type Db, openDatabase } from '../adapters/local/sqlite.js';
+import { BatchingTelemetryStore, type TelemetryBatchOptions } from '../adapters/local/telemetry-batcher.js';
 import { SqliteTelemetryStore } from '../adapters/local/telemetry-store.js';
 import { apiKeyAuthenticator } from '../api/auth.js';
 import type { ApiLogger, DbcCheck } from '../api/deps.js';
@@ -34,6 +35,7 @@ import type { AlertService } from '../services/alert-service.js';
 import { type CommandService, createCommandService } from '../services/command-service.js';
 import { type DbcEngine, DbcResolver } from '../services/dbc-resolver.js';
 import { type IngestOutcome, IngestService } from '../services/ingest-service.js';
+import { type CommandSweepTimer, startCommandSweep } from './command-sweep.js';
 import { handleAdmin } from './http/admin.js';
 import { type LocalHttpServer, startHttpServer } from './http/server.js';
 import { type LocalLogger, silentLogger } from './log.js';
@@ -70,6 +72,13 @@ export interface LocalStackOptions {
   router?: RuleRouterOptions;
   /** Alert sweep period, ms (stale-channel timeouts, re-notification). @default 60000 */
   alertSweepMs?: number;
+  /**
+   * Command timeout sweep period, ms: open commands past their deadline become TIMED_OUT (the scheduled
+   * command-sweep Lambda on AWS). @default 30000
+   */
+  commandSweepMs?: number;
+  /** Group commit of telemetry writes (one transaction per event-loop turn, up to `maxPoints`). */
+  telemetryBatch?: TelemetryBatchOptions;
   /** POST every alert notification here as JSON (`FLEETWIRE_ALERT_WEBHOOK`). @default none */
   alertWebhookUrl?: string;
   /** HMAC key for the webhook's `x-fleetwire-signature` header. @default none (unsigned) */
@@ -82,6 +91,8 @@ export interface LocalStackOptions {
 export interface LocalAdapters {
   db: Db;
   telemetry: SqliteTelemetryStore;
+  /** The telemetry store the ingest path writes through: group-commits concurrent writes. */
+  telemetryWriter: BatchingTelemetryStore;
   registry: SqliteDeviceRegistry;
   commands: SqliteCommandStore;
   catalog: SqliteFileCatalog;
@@ -103,6 +114,8 @@ export interface LocalStack {
   readonly adapters: LocalAdapters;
   readonly ingest: IngestService;
   readonly commandService: CommandService;
+  /** The command timeout sweep (runs every `commandSweepMs`; `runNow()` for tests and tools). */
+  readonly commandSweep: CommandSweepTimer;
   readonly alerts: AlertService;
   readonly api: Api;
   readonly broker: LocalBroker;
@@ -203,9 +216,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       baseUrl: () => `http://${urlHost(publicHost)}:${httpPort}`,
       now,
     });
+    const telemetry = new SqliteTelemetryStore(db);
+    const telemetryWriter = new BatchingTelemetryStore(telemetry, opts.telemetryBatch);
+    // Runs after the router has drained (cleanups run in reverse), just before the database closes.
+    cleanups.push(() => telemetryWriter.flush());
     const adapters: LocalAdapters = {
       db,
-      telemetry: new SqliteTelemetryStore(db),
+      telemetry,
+      telemetryWriter,
       registry,
       commands: new SqliteCommandStore(db),
       catalog: new SqliteFileCatalog(db),
@@ -237,7 +255,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     const ingest = new IngestService({
       registry,
-      store: adapters.telemetry,
+      store: telemetryWriter,
       deadLetters,
       events,
       dbc: new DbcResolver(files, DBC_ENGINE, { now }),
@@ -260,6 +278,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       onError: (e) => log.warn('alert', `sweep failed: ${String(e)}`),
     });
     cleanups.push(() => sweep.stop());
+    const commandSweep = startCommandSweep(commandService, opts.commandSweepMs ?? 30_000, {
+      onSwept: (n) => log.info('cmd', `${n} command(s) timed out`),
+      onError: (e) => log.warn('cmd', `command sweep failed: ${String(e)}`),
+    });
+    cleanups.push(() => commandSweep.stop());
 
     // --- rules and broker ---
     const router = new RuleRouter(
@@ -404,6 +427,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         ...runningBroker.counters,
       },
       router: router.counters,
+      telemetryBatches: telemetryWriter.counters,
       deadLetters: deadLetters.counts(),
     });
 
@@ -415,6 +439,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       adapters,
       ingest,
       commandService,
+      commandSweep,
       alerts,
       api: api as Api,
       broker: runningBroker,

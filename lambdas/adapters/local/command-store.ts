@@ -1,7 +1,8 @@
 /**
  * {@link CommandStore} on the embedded SQLite database. Transitions are conditional — the read and the
  * write happen in one immediate transaction and the UPDATE re-checks the status — so a duplicate or late
- * acknowledgement never moves a command backwards.
+ * acknowledgement never moves a command backwards. Deadlines are also kept in a column, indexed for open
+ * commands only, for the timeout sweep ({@link SqliteCommandStore.listExpired}).
  */
 import type { CommandRecord, CommandStatus, CommandStore } from '../../ports/commands.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
@@ -14,6 +15,9 @@ interface Row {
   command_id: string;
 }
 
+/** Most expired commands one {@link SqliteCommandStore.listExpired} call returns. */
+const MAX_EXPIRED_PAGE = 10_000;
+
 /** Commands on SQLite. */
 export class SqliteCommandStore implements CommandStore {
   constructor(private readonly db: Db) {}
@@ -23,8 +27,17 @@ export class SqliteCommandStore implements CommandStore {
     try {
       stmt(
         this.db,
-        'INSERT INTO commands (tenant, command_id, device_id, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(cmd.tenant, cmd.commandId, cmd.deviceId, cmd.status, cmd.createdAt, JSON.stringify(cmd));
+        `INSERT INTO commands (tenant, command_id, device_id, status, created_at, expires_at, record)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        cmd.tenant,
+        cmd.commandId,
+        cmd.deviceId,
+        cmd.status,
+        cmd.createdAt,
+        cmd.expiresAt,
+        JSON.stringify(cmd),
+      );
     } catch (e) {
       if (isUniqueViolation(e))
         throw new AlreadyExistsError('COMMAND_EXISTS', `Command "${cmd.commandId}" exists`);
@@ -73,6 +86,23 @@ export class SqliteCommandStore implements CommandStore {
     return rows.length > limit && last
       ? { items, next: encodeCursor({ c: last.created_at, i: last.command_id }) }
       : { items };
+  }
+
+  /**
+   * Open commands (QUEUED, SENT, ACKNOWLEDGED) of every tenant whose deadline is before `before`, oldest
+   * deadline first, at most `limit` (the timeout sweep). A range scan of the partial index
+   * `commands_open_by_expiry`, which holds open commands only.
+   */
+  async listExpired(before: number, limit: number): Promise<CommandRecord[]> {
+    const n = Math.max(0, Math.min(Math.floor(limit), MAX_EXPIRED_PAGE));
+    if (n === 0 || !Number.isFinite(before)) return [];
+    const rows = stmt(
+      this.db,
+      `SELECT record FROM commands INDEXED BY commands_open_by_expiry
+         WHERE status IN ('QUEUED', 'SENT', 'ACKNOWLEDGED') AND expires_at < ?
+         ORDER BY expires_at, tenant, command_id LIMIT ?`,
+    ).all(before, n) as Row[];
+    return rows.map((r) => JSON.parse(r.record) as CommandRecord);
   }
 
   /** Move a command to `status` only from one of `from`. */

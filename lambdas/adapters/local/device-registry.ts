@@ -2,6 +2,11 @@
  * {@link DeviceRegistry} on the embedded SQLite database. Device ids (thing names) are globally unique —
  * the primary key — exactly as thing names are unique per AWS account and region; every tenant-scoped
  * call filters by tenant, so another tenant's device does not exist for the caller.
+ *
+ * Lookups by thing name run for every ingested message, so the stored record text of recently seen
+ * devices is kept in memory (each call still returns a fresh object). Every write of this class — create,
+ * put, delete, touch, connection state — drops the device's entry, and the stack's database has no other
+ * writer, so a disabled or deleted device is refused from its next message on.
  */
 import type { DevicePage, DeviceRecord, DeviceRegistry } from '../../ports/device-registry.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
@@ -19,25 +24,45 @@ function toRecord(row: Row): DeviceRecord {
   return rec;
 }
 
+/** Most devices whose records are cached. */
+const MAX_CACHED = 10_000;
+
 /** Device registry on SQLite. */
 export class SqliteDeviceRegistry implements DeviceRegistry {
+  /** Stored row of each recently read device (`null`: known not to exist). */
+  private readonly cache = new Map<string, Row | null>();
+
   constructor(private readonly db: Db) {}
 
   /** Look a device up by thing name, any tenant. */
   async getByThing(deviceId: string): Promise<DeviceRecord | undefined> {
-    const row = stmt(this.db, 'SELECT record FROM devices WHERE device_id = ?').get(deviceId) as
-      | Row
-      | undefined;
+    const row = this.row(deviceId);
     return row ? toRecord(row) : undefined;
   }
 
   /** Look a device up within a tenant. */
   async get(tenant: string, deviceId: string): Promise<DeviceRecord | undefined> {
-    const row = stmt(this.db, 'SELECT record FROM devices WHERE tenant = ? AND device_id = ?').get(
-      tenant,
-      deviceId,
-    ) as Row | undefined;
-    return row ? toRecord(row) : undefined;
+    const row = this.row(deviceId);
+    if (!row) return undefined;
+    const rec = toRecord(row);
+    return rec.tenant === tenant ? rec : undefined;
+  }
+
+  /** The stored row of a device, through the cache. */
+  private row(deviceId: string): Row | undefined {
+    const cached = this.cache.get(deviceId);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = stmt(this.db, 'SELECT record FROM devices WHERE device_id = ?').get(deviceId) as
+      | Row
+      | undefined;
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(deviceId, row ?? null);
+    return row;
+  }
+
+  /** Forget the cached row of a device (every write calls it). */
+  private forget(deviceId: string): void {
+    this.cache.delete(deviceId);
   }
 
   /** A page of a tenant's devices, by device id. */
@@ -56,6 +81,7 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
 
   /** Create a device; {@link AlreadyExistsError} (`DEVICE_EXISTS`) when the thing name is taken anywhere. */
   async create(record: DeviceRecord): Promise<void> {
+    this.forget(record.deviceId);
     try {
       stmt(
         this.db,
@@ -71,6 +97,7 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
 
   /** Replace a device record of the same tenant; {@link NotFoundError} (`DEVICE_NOT_FOUND`) otherwise. */
   async put(record: DeviceRecord): Promise<void> {
+    this.forget(record.deviceId);
     const res = stmt(
       this.db,
       'UPDATE devices SET status = ?, record = ? WHERE tenant = ? AND device_id = ?',
@@ -81,6 +108,7 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
 
   /** Remove a device of a tenant. */
   async delete(tenant: string, deviceId: string): Promise<boolean> {
+    this.forget(deviceId);
     return (
       stmt(this.db, 'DELETE FROM devices WHERE tenant = ? AND device_id = ?').run(tenant, deviceId).changes >
       0
@@ -89,6 +117,7 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
 
   /** Move `lastSeen` forward only. */
   async touch(deviceId: string, seenAt: number): Promise<void> {
+    this.forget(deviceId);
     stmt(
       this.db,
       `UPDATE devices SET record = json_set(record, '$.lastSeen', ?)
@@ -101,6 +130,7 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
    * lifecycle events feed on AWS). Not part of the port: only the broker calls it.
    */
   setConnected(deviceId: string, connected: boolean): void {
+    this.forget(deviceId);
     stmt(
       this.db,
       `UPDATE devices SET record = json_set(record, '$.connected', json(?)) WHERE device_id = ?`,

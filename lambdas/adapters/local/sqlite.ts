@@ -129,6 +129,14 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX dead_letters_by_status ON dead_letters (status, id);
   `,
+  // 2: command deadlines as a column, so the timeout sweep finds open commands past their deadline with
+  // an index range scan (a partial index: finished commands, the vast majority, are not in it).
+  `
+  ALTER TABLE commands ADD COLUMN expires_at INTEGER;
+  UPDATE commands SET expires_at = json_extract(record, '$.expiresAt');
+  CREATE INDEX commands_open_by_expiry ON commands (expires_at, tenant, command_id)
+    WHERE status IN ('QUEUED', 'SENT', 'ACKNOWLEDGED');
+  `,
 ];
 
 /** Options of {@link openDatabase}. */

@@ -6,7 +6,12 @@
  * it to the ingest handler, exactly as IoT Core invokes the ingest Lambda. Device responses on
  * `cmd/<app>/<thing>/ack|res` go to the command service.
  *
- * Work goes through a bounded queue so a slow store never blocks the broker. Like an asynchronous Lambda
+ * Work goes through a bounded queue so a slow store never blocks the broker. Many invocations run at once
+ * (256 by default): the handlers spend their time in the embedded store, whose writes the stack groups
+ * into one transaction per turn of the event loop (adapters/local/telemetry-batcher.ts), so every
+ * invocation in flight joins the next commit — with a handful in flight, each commit carried a handful
+ * of messages and the commits capped the whole stack. Each message still is its own invocation, with its
+ * own outcome, retries and dead letter. Like an asynchronous Lambda
  * invocation, a handler that throws is retried (twice by default, with backoff); what still fails — and
  * anything refused because the queue is full or left over at shutdown — goes to the dead-letter store
  * with the original payload, as the rule's error action sends it to SQS on AWS.
@@ -37,6 +42,9 @@ export const ROUTER_CODES = Object.freeze({
   /** The command service failed on a device response. */
   COMMAND_RESPONSE_FAILED: 'The command service failed to apply a device response',
 });
+
+/** Most topics whose matching rules are remembered. */
+const MAX_CACHED_TOPICS = 10_000;
 
 /** One unit of work. */
 type Task =
@@ -86,7 +94,10 @@ export interface RuleRouterDeps {
 export interface RuleRouterOptions {
   /** Most invocations waiting. @default 10000 */
   capacity?: number;
-  /** Invocations run at once. @default 4 */
+  /**
+   * Invocations run at once. They mostly wait for the store's next group commit, so this bounds how many
+   * messages one commit can carry. @default 256
+   */
   concurrency?: number;
   /** Delays before each retry of a throwing handler, ms (its length is the retry count). @default [200, 1000] */
   retryDelaysMs?: readonly number[];
@@ -99,6 +110,8 @@ export class RuleRouter {
   private readonly retryDelays: readonly number[];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly pendingRetries = new Set<Task>();
+  /** Rules matching each topic seen (a device uses a few topics; matching filters costs per message). */
+  private readonly rulesByTopic = new Map<string, readonly IngestRuleDefinition[]>();
   private readonly countersValue = {
     received: 0,
     routed: 0,
@@ -117,7 +130,7 @@ export class RuleRouter {
     this.retryDelays = opts.retryDelaysMs ?? [200, 1000];
     this.queue = new WorkQueue<Task>((t) => this.run(t), {
       capacity: opts.capacity ?? 10_000,
-      concurrency: opts.concurrency ?? 4,
+      concurrency: opts.concurrency ?? 256,
     });
   }
 
@@ -137,7 +150,7 @@ export class RuleRouter {
   accept(msg: PublishedMessage): void {
     this.countersValue.received++;
     const tasks: Task[] = [];
-    for (const rule of rulesForTopic(msg.topic, this.deps.rules)) {
+    for (const rule of this.rulesFor(msg.topic)) {
       tasks.push({ kind: 'ingest', rule: rule.name, event: buildIngestRuleEvent(msg), attempt: 0 });
     }
     if (tasks.length === 0 && this.deps.commandResponse && msg.topic.startsWith('cmd/')) {
@@ -174,6 +187,17 @@ export class RuleRouter {
     const left = [...this.pendingRetries, ...(await this.queue.close(timeoutMs))];
     this.pendingRetries.clear();
     await Promise.all(left.map((t) => this.deadLetter(t, 'INGEST_SHUTDOWN', ROUTER_CODES.INGEST_SHUTDOWN)));
+  }
+
+  private rulesFor(topic: string): readonly IngestRuleDefinition[] {
+    let rules = this.rulesByTopic.get(topic);
+    if (rules === undefined) {
+      rules = rulesForTopic(topic, this.deps.rules);
+      // Bounded: topics are per device, so a large fleet could otherwise grow it without limit.
+      if (this.rulesByTopic.size >= MAX_CACHED_TOPICS) this.rulesByTopic.clear();
+      this.rulesByTopic.set(topic, rules);
+    }
+    return rules;
   }
 
   private commandRoute(topic: string) {
