@@ -12,6 +12,7 @@ import type { DecodeContext, FieldValue } from '../model/point.js';
 import { emptyRecord } from '../model/point.js';
 import { checkPayloadSize, decodeUtf8Strict, gunzipBounded, isGzip, parseJson } from './envelope.js';
 import { type NameNode, uncachedNames } from './field-names.js';
+import { numberArrayText, numberText } from './number-text.js';
 import { buildKnownShape, MAX_BUILDER_FIELDS, rememberShape } from './record-shapes.js';
 import { checkName, checkTimestamp } from './values.js';
 import type { WarningList } from './warnings.js';
@@ -244,37 +245,60 @@ export class FieldSink {
  * An array of scalars as one string field: its compact JSON text (`[]`, `["OVERHEAT","LOW_SOC"]`).
  * JSON text keeps element types, commas inside strings and the empty list (so an alert can tell "no
  * errors" from "no report"). Objects or arrays inside the array are a SCHEMA_VIOLATION.
+ *
+ * The text is built without JSON.stringify, which costs more per call than the conversions for the
+ * short arrays devices send and converts fresh numbers slowly (number-text.ts): arrays of plain
+ * numbers (cell voltages) are written in one pass by {@link numberArrayText}; any other array goes
+ * through a loop that validates each element as it writes it (element errors first, then the length,
+ * as before). The output is exactly JSON.stringify's: a finite number's JSON text is its ToString
+ * (`-0` → `"0"`), strings are escaped by JSON.stringify itself.
  */
 export function scalarArrayText(arr: unknown[], limits: DecodeLimits, what: string): string {
+  const max = limits.maxStringLength;
+  const n = arr.length;
   // Each element needs at least two characters of JSON text ("1,"), so a longer array cannot fit.
-  if (arr.length > limits.maxStringLength) {
-    throw new LimitError('STRING_TOO_LONG', `${what} is longer than ${limits.maxStringLength} characters`, {
-      limit: limits.maxStringLength,
-    });
+  if (n > max) throw arrayTooLong(limits, what);
+  if (n === 0) return '[]';
+  const fast = numberArrayText(arr);
+  if (fast !== undefined) {
+    if (fast.length > max) throw arrayTooLong(limits, what);
+    return fast;
   }
-  for (let i = 0; i < arr.length; i++) {
+  let text = '[';
+  for (let i = 0; i < n; i++) {
     const e = arr[i];
-    if (e === null) continue;
+    if (i > 0) text += ',';
     switch (typeof e) {
       case 'number':
         // JSON.parse turns 1e400 into Infinity, which JSON.stringify would silently write as null.
-        if (!Number.isFinite(e))
-          throw new DecodeError('NON_FINITE_NUMBER', `${what} holds a non-finite number`);
+        if (e - e !== 0) throw new DecodeError('NON_FINITE_NUMBER', `${what} holds a non-finite number`);
+        text += numberText(e);
         break;
       case 'string':
-      case 'boolean':
+        text += JSON.stringify(e);
         break;
+      case 'boolean':
+        text += e ? 'true' : 'false';
+        break;
+      case 'object':
+        if (e === null) {
+          text += 'null';
+          break;
+        }
+        throw new DecodeError('SCHEMA_VIOLATION', `${what} must be an array of scalars`);
       default:
         throw new DecodeError('SCHEMA_VIOLATION', `${what} must be an array of scalars`);
     }
   }
-  const text = JSON.stringify(arr);
-  if (text.length > limits.maxStringLength) {
-    throw new LimitError('STRING_TOO_LONG', `${what} is longer than ${limits.maxStringLength} characters`, {
-      limit: limits.maxStringLength,
-    });
-  }
+  text += ']';
+  if (text.length > max) throw arrayTooLong(limits, what);
   return text;
+}
+
+function arrayTooLong(limits: DecodeLimits, what: string): LimitError {
+  return new LimitError('STRING_TOO_LONG', `${what} is longer than ${limits.maxStringLength} characters`, {
+    limit: limits.maxStringLength,
+  });
 }
 
 /**

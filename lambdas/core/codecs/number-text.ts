@@ -1,0 +1,130 @@
+/**
+ * A finite number's JSON text (exactly `JSON.stringify(x)`, i.e. ECMAScript Number::toString), fast for
+ * the numbers devices send: integers and decimals with at most 6 fraction digits.
+ *
+ * Why: arrays of scalars become one JSON-text string field (json-fields.ts), so every element of a
+ * cell-voltage array is turned back into text. V8's shortest-round-trip conversion of a double costs
+ * about 120 ns when its number-to-string cache misses, which it does for fresh readings; that alone
+ * took more time than JSON.parse of the whole message. Device readings are printed with few decimals,
+ * so the shortest text is found by scaling instead, and an array of such numbers is written as bytes
+ * into one scratch buffer and read back as one string ({@link numberArrayText}).
+ *
+ * Correctness (for 1e-6 ≤ |x| < 1e9 and d ≤ 6 fraction digits; anything else goes to `String(x)`):
+ * - if `m = Math.round(|x|·10^d)` and `m / 10^d === |x|`, the decimal m·10^-d reads back as x, because
+ *   IEEE division of the exact integers m and 10^d is correctly rounded, just as parsing is;
+ * - the first such d is the fewest fraction digits of any decimal that reads back as x: a shorter
+ *   decimal m'·10^-d' within half an ulp of x would make |x|·10^d' lie within 0.12 of the integer m'
+ *   (ulp(1e9)·10^6/2 plus the product's own rounding error), so Math.round would have found it;
+ * - with d minimal the decimal is unique (10^-6 exceeds two ulps of any |x| < 1e9), so it is the one
+ *   Number::toString picks, and it has no trailing zero (else d − 1 digits would do).
+ */
+
+const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+
+/** "0".."999", and the zero-padded fraction digits "0".."9", "00".."99", "000".."999". */
+const SMALL: string[] = Array.from({ length: 1000 }, (_, i) => String(i));
+const PADDED: string[][] = [
+  [],
+  SMALL.slice(0, 10),
+  SMALL.slice(0, 100).map((s) => s.padStart(2, '0')),
+  SMALL.map((s) => s.padStart(3, '0')),
+];
+
+/** `f` (0 ≤ f < 10^d) as exactly d digits, zero-padded. */
+function fractionDigits(f: number, d: number): string {
+  if (d <= 3) return (PADDED[d] as string[])[f] as string;
+  const hi = Math.floor(f / 1000);
+  return (PADDED[d - 3] as string[])[hi] + ((PADDED[3] as string[])[f - hi * 1000] as string);
+}
+
+/** `String(x)` for a finite number, computed without V8's double-to-text conversion where possible. */
+export function numberText(x: number): string {
+  if (Number.isInteger(x)) {
+    // Small integers hit V8's number-string cache; -0 prints as "0" here as in JSON.
+    return x >= 0 && x < 1000 ? (SMALL[x] as string) : String(x);
+  }
+  const a = x < 0 ? -x : x;
+  if (a >= 1e-6 && a < 1e9) {
+    for (let d = 1; d <= 6; d++) {
+      const p = POW10[d] as number;
+      const m = Math.round(a * p);
+      if (m / p === a) {
+        const ip = Math.floor(m / p);
+        const int = ip < 1000 ? (SMALL[ip] as string) : String(ip);
+        const text = `${int}.${fractionDigits(m - ip * p, d)}`;
+        return x < 0 ? `-${text}` : text;
+      }
+    }
+  }
+  return String(x);
+}
+
+/** Scratch space for {@link numberArrayText}; an array whose text would not fit takes the slow path. */
+const scratch = Buffer.alloc(4096);
+/** Longest text one number may add (sign, 10 integer digits, point, 6 fraction digits, comma). */
+const MAX_NUMBER_CHARS = 20;
+
+/** Write the decimal digits of the integer 0 ≤ v < 2^31 at `pos`; returns the end. */
+function writeDigits(b: Buffer, pos: number, v: number): number {
+  let n = 1;
+  for (let t = v; t >= 10; t = Math.floor(t / 10)) n++;
+  const end = pos + n;
+  for (let i = end - 1; i >= pos; i--) {
+    const q = Math.floor(v / 10);
+    b[i] = 48 + v - q * 10;
+    v = q;
+  }
+  return end;
+}
+
+/**
+ * `JSON.stringify(arr)` for an array of numbers that all take the fast path of {@link numberText}
+ * (integers below 2^31 in magnitude, decimals as above), or undefined as soon as one element does not
+ * (a non-number, a non-finite number, or any other number): the caller then takes the general path,
+ * which also reports what is wrong with the element.
+ */
+export function numberArrayText(arr: readonly unknown[]): string | undefined {
+  const n = arr.length;
+  if (n * MAX_NUMBER_CHARS + 2 > scratch.length) return undefined;
+  const b = scratch;
+  let pos = 0;
+  b[pos++] = 0x5b; // [
+  for (let i = 0; i < n; i++) {
+    const x = arr[i];
+    if (typeof x !== 'number') return undefined;
+    if (i > 0) b[pos++] = 0x2c; // ,
+    let a = x;
+    if (x < 0) {
+      a = -x;
+      b[pos++] = 0x2d; // -
+    }
+    if (Number.isInteger(a)) {
+      if (a >= 0x8000_0000) return undefined;
+      pos = writeDigits(b, pos, a);
+      continue;
+    }
+    // Also false for NaN and ±Infinity.
+    if (!(a >= 1e-6 && a < 1e9)) return undefined;
+    let d = 1;
+    for (; d <= 6; d++) {
+      const p = POW10[d] as number;
+      const m = Math.round(a * p);
+      if (m / p === a) {
+        const ip = Math.floor(m / p);
+        pos = writeDigits(b, pos, ip);
+        b[pos++] = 0x2e; // .
+        let f = m - ip * p;
+        for (let j = pos + d - 1; j >= pos; j--) {
+          const q = Math.floor(f / 10);
+          b[j] = 48 + f - q * 10;
+          f = q;
+        }
+        pos += d;
+        break;
+      }
+    }
+    if (d > 6) return undefined;
+  }
+  b[pos++] = 0x5d; // ]
+  return b.toString('latin1', 0, pos);
+}
