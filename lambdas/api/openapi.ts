@@ -4,7 +4,7 @@
  * callers may send, defaults optional) and responses as its output.
  */
 import { z } from 'zod';
-import type { Route } from './route.js';
+import type { Route, Schema } from './route.js';
 import { COMPONENTS, ErrorBody } from './schemas.js';
 
 /** Version of the API contract. */
@@ -22,10 +22,10 @@ function stripSchemaKeys(s: unknown): unknown {
   return out;
 }
 
-function componentSchemas(routes: readonly Route[]): { schemas: Json; names: Map<z.ZodType, string> } {
-  const names = new Map<z.ZodType, string>();
+function componentSchemas(routes: readonly Route[]): { schemas: Json; names: Map<Schema, string> } {
+  const names = new Map<Schema, string>();
   for (const [name, schema] of Object.entries(COMPONENTS)) names.set(schema, name);
-  const bodies = new Set(routes.map((r) => r.body).filter((b): b is z.ZodType => b !== undefined));
+  const bodies = new Set(routes.map((r) => r.body).filter((b): b is Schema => b !== undefined));
   const input = z.registry<{ id: string }>();
   const output = z.registry<{ id: string }>();
   for (const [schema, name] of names) (bodies.has(schema) ? input : output).add(schema, { id: name });
@@ -39,15 +39,15 @@ function componentSchemas(routes: readonly Route[]): { schemas: Json; names: Map
   return { schemas, names };
 }
 
-function schemaOf(s: z.ZodType, names: Map<z.ZodType, string>, io: 'input' | 'output'): Json {
+function schemaOf(s: Schema, names: Map<Schema, string>, io: 'input' | 'output'): Json {
   const name = names.get(s);
   if (name) return REF(name);
   return stripSchemaKeys(z.toJSONSchema(s, { io, unrepresentable: 'any' })) as Json;
 }
 
-function parametersOf(r: Route, names: Map<z.ZodType, string>): Json[] {
+function parametersOf(r: Route, names: Map<Schema, string>): Json[] {
   const params: Json[] = [];
-  const pathShape = r.params instanceof z.ZodObject ? (r.params.shape as Record<string, z.ZodType>) : {};
+  const pathShape = r.params instanceof z.ZodObject ? (r.params.shape as Record<string, Schema>) : {};
   for (const m of r.path.matchAll(/\{([^}]+)\}/g)) {
     const n = m[1] ?? '';
     const s = pathShape[n];
@@ -59,13 +59,13 @@ function parametersOf(r: Route, names: Map<z.ZodType, string>): Json[] {
     });
   }
   if (r.query instanceof z.ZodObject) {
-    for (const [n, s] of Object.entries(r.query.shape as Record<string, z.ZodType>)) {
+    for (const [n, s] of Object.entries(r.query.shape as Record<string, Schema>)) {
       const json = schemaOf(s, names, 'input');
       const { description, ...schema } = json;
       params.push({
         name: n,
         in: 'query',
-        required: !s.safeParse(undefined).success,
+        required: !z.safeParse(s, undefined).success,
         ...(typeof description === 'string' ? { description } : {}),
         schema,
       });

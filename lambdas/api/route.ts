@@ -2,8 +2,16 @@
  * Route definitions: method, path template, role, zod schemas for params/query/body/responses, and the
  * handler. The router validates with the schemas and the OpenAPI document is generated from them, so a
  * route cannot accept or return something its documentation does not describe.
+ *
+ * Schemas are typed as zod's core type, so routes take full `zod` and `zod/mini` schemas alike (the alert
+ * rule schemas are zod/mini: they also ship in the ingest Lambda); the router and the document generator
+ * use zod's functions (`z.safeParse`, `z.toJSONSchema`) rather than schema methods.
  */
 import type { z } from 'zod';
+
+/** Any zod 4 schema, full or mini. */
+export type Schema<O = unknown, I = unknown> = z.core.$ZodType<O, I>;
+
 import type { Principal } from '../ports/api-keys.js';
 import type { ApiRequest } from './http.js';
 
@@ -29,7 +37,7 @@ export interface RouteContext<P, Q, B> {
 /** One documented response. */
 export interface ResponseSpec {
   description: string;
-  schema?: z.ZodType;
+  schema?: Schema;
 }
 
 /** A route. */
@@ -42,18 +50,18 @@ export interface Route {
   tag: string;
   /** True for routes that change state: operators only. */
   write: boolean;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
+  params?: Schema;
+  query?: Schema;
+  body?: Schema;
   responses: Record<number, ResponseSpec>;
   handle(ctx: RouteContext<unknown, unknown, unknown>): Promise<RouteResult>;
 }
 
 /** Define a route with handler types inferred from its schemas. */
 export function route<
-  P extends z.ZodType = z.ZodType<Record<string, never>>,
-  Q extends z.ZodType = z.ZodType<Record<string, never>>,
-  B extends z.ZodType = z.ZodType<undefined>,
+  P extends Schema = Schema<Record<string, never>>,
+  Q extends Schema = Schema<Record<string, never>>,
+  B extends Schema = Schema<undefined>,
 >(def: {
   method: Method;
   path: string;

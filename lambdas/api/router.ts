@@ -14,7 +14,7 @@ import { ApiError } from './errors.js';
 import { type ApiRequest, type ApiResponse, JSON_HEADERS, normalizeHeaders } from './http.js';
 import { timeOrderedId } from './ids.js';
 import { buildOpenApi } from './openapi.js';
-import type { Route, RouteResult } from './route.js';
+import type { Route, RouteResult, Schema } from './route.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { commandRoutes } from './routes/commands.js';
 import type { RouteServices } from './routes/context.js';
@@ -121,7 +121,9 @@ export function createApi(deps: ApiDeps, extraRoutes: (svc: RouteServices) => Ro
     if (r.write && principal.role !== 'operator') {
       throw new ApiError('FORBIDDEN', 'this credential may only read');
     }
-    const params = r.params ? r.params.safeParse(hit.params) : { success: true as const, data: hit.params };
+    const params = r.params
+      ? z.safeParse(r.params, hit.params)
+      : { success: true as const, data: hit.params };
     if (!params.success) throw new ApiError('NOT_FOUND', 'not found');
     const query = parseQuery(r, req.query);
     const body = parseBody(r, headers, req.body);
@@ -191,8 +193,8 @@ function parseBody(r: Route, headers: Record<string, string>, body: string | und
   return validate(r.body, value, 'body');
 }
 
-function validate(schema: z.ZodType, value: unknown, where: string): unknown {
-  const res = schema.safeParse(value);
+function validate(schema: Schema, value: unknown, where: string): unknown {
+  const res = z.safeParse(schema, value);
   if (res.success) return res.data;
   throw new ApiError('VALIDATION_FAILED', `invalid ${where}`, {
     issues: res.error.issues.slice(0, 20).map((i) => ({
@@ -216,7 +218,7 @@ function toResponse(r: Route, result: RouteResult, check: boolean): ApiResponse 
   if (check) {
     if (!spec) throw new Error(`route ${r.operationId} answered undocumented status ${result.status}`);
     if (spec.schema) {
-      const res = spec.schema.safeParse(result.body);
+      const res = z.safeParse(spec.schema, result.body);
       if (!res.success) {
         throw new Error(
           `route ${r.operationId} answered a body its schema refuses: ${z.prettifyError(res.error)}`,

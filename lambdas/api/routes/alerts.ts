@@ -34,23 +34,36 @@ export const RuleId = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'malformed rule id'
 /** Alert ids: `al` + episode start (base 36) + hash. */
 export const AlertId = z.string().regex(/^al[0-9a-z]{9}[0-9a-f]{12}$/, 'malformed alert id');
 
+/**
+ * `schema.describe(text)` for the core's zod/mini schemas (rule.ts, records.ts): a copy registered with the
+ * description, exactly what full zod's `.describe` does, so the original stays undescribed.
+ */
+function described<T extends z.core.$ZodType>(schema: T, description: string): T {
+  const copy = z.core.clone(schema);
+  z.globalRegistry.add(copy, { description });
+  return copy;
+}
+
 /** A rule as the API returns it. */
-export const AlertRuleView = AlertRuleSchema.describe('An alert rule');
+export const AlertRuleView = described(AlertRuleSchema, 'An alert rule');
 /** The tenant's rules (built-in rules included). */
 export const AlertRuleList = z.object({ items: z.array(AlertRuleView) });
 /** `POST`/`PUT /v1/alert-rules…` body. */
-export const AlertRuleRequest = RuleInput.describe(
+export const AlertRuleRequest = described(
+  RuleInput,
   'An alert rule: scope, field, condition (with clear threshold or clear condition), for, severity, renotify',
 );
 /** `PATCH /v1/alert-rules/{ruleId}` body. */
-export const AlertRulePatchRequest = RulePatch.refine((p) => Object.keys(p).length > 0, 'nothing to update');
+export const AlertRulePatchRequest = RulePatch.check(
+  z.refine((p) => Object.keys(p).length > 0, 'nothing to update'),
+);
 
 /** `POST /v1/alert-rules/from-contract` body. */
 export const ContractRuleRequest = z.strictObject({
   deviceId: DeviceId.describe('Device whose channel contract (config_io) supplies min/max or timeout'),
   channel: z.string().min(1).max(64).describe('Channel id, e.g. "002"'),
   kind: z.enum(['range', 'stale']).describe('range: outside min/max; stale: silent for the channel timeout'),
-  scope: RuleScope.optional().describe('Devices the rule applies to (default: this device)'),
+  scope: z.optional(RuleScope).describe('Devices the rule applies to (default: this device)'),
   severity: z.enum(SEVERITIES).optional(),
   hysteresis: z
     .number()
@@ -62,7 +75,7 @@ export const ContractRuleRequest = z.strictObject({
 });
 
 /** An alert (episode). */
-export const AlertView = AlertRecordSchema.describe('An alert: one episode of a rule on a device');
+export const AlertView = described(AlertRecordSchema, 'An alert: one episode of a rule on a device');
 /** A page of alerts. */
 export const AlertList = z.object({ items: z.array(AlertView), next: z.string().optional() });
 

@@ -5,11 +5,13 @@
  * docs/alerts.md; the zod schemas here are the single definition the OpenAPI document and the tests
  * use. `schemaVersion` changes only with an incompatible change.
  */
-import { z } from 'zod';
+// zod/mini, as in rule.ts: these schemas ship in the ingest and sweep Lambdas.
+import * as z from 'zod/mini';
 import type { FieldValue } from '../model/point.js';
 import { describeCondition } from './conditions.js';
 import { ALERT_STATUSES, TRANSITION_REASONS, type Transition } from './evaluator.js';
 import { type AlertRule, BUILTIN_KINDS, SEVERITIES } from './rule.js';
+import './zod-locale.js';
 
 /** Version of the alert event schema. */
 export const ALERT_EVENT_SCHEMA_VERSION = 1;
@@ -42,18 +44,18 @@ export const AlertRecordSchema = z.object({
   /** Event time it fired, ISO. */
   firedAt: z.string(),
   /** Event time it resolved, ISO (resolved alerts only). */
-  resolvedAt: z.string().optional(),
+  resolvedAt: z.optional(z.string()),
   /** Why it resolved (resolved alerts only). */
-  resolveReason: z.enum(TRANSITION_REASONS).optional(),
+  resolveReason: z.optional(z.enum(TRANSITION_REASONS)),
   /** The value that fired it. */
-  value: Value.optional(),
+  value: z.optional(Value),
   /** The newest value seen while it was open. */
-  lastValue: Value.optional(),
+  lastValue: z.optional(Value),
   /** Active device errors (device-error alerts). */
-  errors: z.array(z.string()).optional(),
+  errors: z.optional(z.array(z.string())),
   /** Wall-clock time of the last notification, ISO. */
-  notifiedAt: z.string().optional(),
-  acknowledged: Acknowledgement.optional(),
+  notifiedAt: z.optional(z.string()),
+  acknowledged: z.optional(Acknowledgement),
   /** Wall-clock time of the last change, ISO. */
   updatedAt: z.string(),
 });
@@ -92,18 +94,18 @@ export const AlertEventSchema = z.object({
     severity: z.enum(SEVERITIES),
     field: z.string(),
     condition: z.string(),
-    builtin: z.enum(BUILTIN_KINDS).optional(),
+    builtin: z.optional(z.enum(BUILTIN_KINDS)),
   }),
   from: z.enum(ALERT_STATUSES),
   to: z.enum(ALERT_STATUSES),
-  reason: z.enum(TRANSITION_REASONS).optional(),
+  reason: z.optional(z.enum(TRANSITION_REASONS)),
   /** Event time of the transition (for re-notifications and acks: the time the alert fired), ISO. */
   time: z.string(),
   /** Wall-clock time the service noticed it, ISO. */
   detectedAt: z.string(),
-  value: Value.optional(),
-  errors: z.array(z.string()).optional(),
-  acknowledged: Acknowledgement.optional(),
+  value: z.optional(Value),
+  errors: z.optional(z.array(z.string())),
+  acknowledged: z.optional(Acknowledgement),
   /** One line for people: `FIRING major: battery.temperature above 80 on ems_001 (value 81.2)`. */
   message: z.string(),
 });

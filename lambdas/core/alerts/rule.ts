@@ -6,7 +6,10 @@
  * state OK → PENDING → FIRING → OK (see evaluator.ts). Numeric conditions carry their own clear
  * threshold (hysteresis); other conditions may name a separate clear condition.
  */
-import { z } from 'zod';
+// zod/mini: the same validation and JSON Schema as `zod`, but tree-shakable; these schemas are in the
+// ingest and sweep Lambdas (alert evaluation), where full zod would add ~450 KB to the bundle.
+import * as z from 'zod/mini';
+import './zod-locale.js';
 
 /** Alert severities, least to most severe. */
 export const SEVERITIES = ['info', 'warning', 'major', 'critical'] as const;
@@ -20,111 +23,108 @@ const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 export const MAX_DURATION_MS = 30 * 24 * 3600 * 1000;
 
 /** A duration in milliseconds, 0 ≤ d ≤ 30 days. */
-const DurationMs = z.number().int().min(0).max(MAX_DURATION_MS);
+const DurationMs = z.number().check(z.int(), z.minimum(0), z.maximum(MAX_DURATION_MS));
 /** A finite number (zod rejects NaN; Infinity is refused explicitly). */
-const Finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const Finite = z.number().check(z.refine(Number.isFinite, 'must be a finite number'));
 /** A scalar a field can hold. */
-const Scalar = z.union([z.string().max(2048), Finite, z.boolean()]);
+const Scalar = z.union([z.string().check(z.maxLength(2048)), Finite, z.boolean()]);
 
 /** A point field name (`battery.temperature`, `VehicleSpeed.Speed`, ExoSense `002`, `003.lat`). */
-export const FieldName = z
-  .string()
-  .min(1)
-  .max(256)
-  .refine((f) => !FORBIDDEN.has(f), 'field name is a reserved word');
+export const FieldName = z.string().check(
+  z.minLength(1),
+  z.maxLength(256),
+  z.refine((f) => !FORBIDDEN.has(f), 'field name is a reserved word'),
+);
 
 /** Identifier of a device, tag key or tag value in a scope. */
-const Ident = z
-  .string()
-  .min(1)
-  .max(256)
-  .refine((f) => !FORBIDDEN.has(f), 'reserved word');
+const Ident = z.string().check(
+  z.minLength(1),
+  z.maxLength(256),
+  z.refine((f) => !FORBIDDEN.has(f), 'reserved word'),
+);
 
 /** Which devices a rule watches. */
 export const RuleScope = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('all') }).strict(),
-  z.object({ kind: z.literal('device'), deviceId: Ident }).strict(),
-  z
-    .object({
-      kind: z.literal('tag'),
-      key: Ident,
-      /** When omitted, any device carrying the tag key matches. */
-      value: z.string().max(256).optional(),
-    })
-    .strict(),
+  z.strictObject({ kind: z.literal('all') }),
+  z.strictObject({ kind: z.literal('device'), deviceId: Ident }),
+  z.strictObject({
+    kind: z.literal('tag'),
+    key: Ident,
+    /** When omitted, any device carrying the tag key matches. */
+    value: z.optional(z.string().check(z.maxLength(256))),
+  }),
 ]);
 /** Which devices a rule watches. */
 export type RuleScope = z.infer<typeof RuleScope>;
 
 const Above = z
-  .object({
+  .strictObject({
     op: z.literal('above'),
     threshold: Finite,
     /** Clears at or below this value (≤ threshold). @default threshold */
-    clearThreshold: Finite.optional(),
+    clearThreshold: z.optional(Finite),
   })
-  .strict()
-  .refine((c) => c.clearThreshold === undefined || c.clearThreshold <= c.threshold, {
-    message: 'clearThreshold must be at or below threshold for an "above" condition',
-    path: ['clearThreshold'],
-  });
+  .check(
+    z.refine((c) => c.clearThreshold === undefined || c.clearThreshold <= c.threshold, {
+      message: 'clearThreshold must be at or below threshold for an "above" condition',
+      path: ['clearThreshold'],
+    }),
+  );
 
 const Below = z
-  .object({
+  .strictObject({
     op: z.literal('below'),
     threshold: Finite,
     /** Clears at or above this value (≥ threshold). @default threshold */
-    clearThreshold: Finite.optional(),
+    clearThreshold: z.optional(Finite),
   })
-  .strict()
-  .refine((c) => c.clearThreshold === undefined || c.clearThreshold >= c.threshold, {
-    message: 'clearThreshold must be at or above threshold for a "below" condition',
-    path: ['clearThreshold'],
-  });
+  .check(
+    z.refine((c) => c.clearThreshold === undefined || c.clearThreshold >= c.threshold, {
+      message: 'clearThreshold must be at or above threshold for a "below" condition',
+      path: ['clearThreshold'],
+    }),
+  );
 
 const Outside = z
-  .object({
+  .strictObject({
     op: z.literal('outside'),
     min: Finite,
     max: Finite,
     /** Clears only at or above this value (≥ min). @default min */
-    clearMin: Finite.optional(),
+    clearMin: z.optional(Finite),
     /** Clears only at or below this value (≤ max). @default max */
-    clearMax: Finite.optional(),
+    clearMax: z.optional(Finite),
   })
-  .strict()
-  .refine((c) => c.min <= c.max, { message: 'min must not exceed max', path: ['min'] })
-  .refine((c) => c.clearMin === undefined || c.clearMin >= c.min, {
-    message: 'clearMin must be at or above min',
-    path: ['clearMin'],
-  })
-  .refine((c) => c.clearMax === undefined || c.clearMax <= c.max, {
-    message: 'clearMax must be at or below max',
-    path: ['clearMax'],
-  })
-  .refine((c) => (c.clearMin ?? c.min) <= (c.clearMax ?? c.max), {
-    message: 'the clear band is empty (clearMin > clearMax)',
-    path: ['clearMin'],
-  });
+  .check(
+    z.refine((c) => c.min <= c.max, { message: 'min must not exceed max', path: ['min'] }),
+    z.refine((c) => c.clearMin === undefined || c.clearMin >= c.min, {
+      message: 'clearMin must be at or above min',
+      path: ['clearMin'],
+    }),
+    z.refine((c) => c.clearMax === undefined || c.clearMax <= c.max, {
+      message: 'clearMax must be at or below max',
+      path: ['clearMax'],
+    }),
+    z.refine((c) => (c.clearMin ?? c.min) <= (c.clearMax ?? c.max), {
+      message: 'the clear band is empty (clearMin > clearMax)',
+      path: ['clearMin'],
+    }),
+  );
 
-const Equals = z.object({ op: z.literal('equals'), value: Scalar }).strict();
-const NotEquals = z.object({ op: z.literal('not_equals'), value: Scalar }).strict();
-const Contains = z
-  .object({
-    op: z.literal('contains'),
-    /** Entry to look for in a list field; when omitted, any entry (the list is non-empty). */
-    value: z.string().min(1).max(256).optional(),
-  })
-  .strict();
-const Changed = z.object({ op: z.literal('changed') }).strict();
-const Stale = z
-  .object({
-    op: z.literal('stale'),
-    /** Silence that raises the alert. @default the channel contract's `timeout` for the field */
-    afterMs: DurationMs.min(1000).optional(),
-  })
-  .strict();
-const DeviceError = z.object({ op: z.literal('device_error') }).strict();
+const Equals = z.strictObject({ op: z.literal('equals'), value: Scalar });
+const NotEquals = z.strictObject({ op: z.literal('not_equals'), value: Scalar });
+const Contains = z.strictObject({
+  op: z.literal('contains'),
+  /** Entry to look for in a list field; when omitted, any entry (the list is non-empty). */
+  value: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+});
+const Changed = z.strictObject({ op: z.literal('changed') });
+const Stale = z.strictObject({
+  op: z.literal('stale'),
+  /** Silence that raises the alert. @default the channel contract's `timeout` for the field */
+  afterMs: z.optional(DurationMs.check(z.minimum(1000))),
+});
+const DeviceError = z.strictObject({ op: z.literal('device_error') });
 
 /** Conditions on one value; usable both as a rule condition and as a separate clear condition. */
 export const ValueCondition = z.union([Above, Below, Outside, Equals, NotEquals, Contains]);
@@ -151,98 +151,96 @@ export type ConditionOp = Condition['op'];
 /** Field name a stale rule uses to watch the whole device (any message), not one field. */
 export const ANY_FIELD = '*';
 
+/** Re-notification period: 0 (never) or at least a minute. */
+const RenotifyMs = DurationMs.check(
+  z.refine((d) => d === 0 || d >= 60_000, 'renotifyMs must be 0 or at least 60000'),
+);
+
 /** The parts of a rule a caller writes (create / replace). */
 export const RuleInput = z
-  .object({
-    name: z.string().min(1).max(200),
-    description: z.string().max(2000).optional(),
-    scope: RuleScope.default({ kind: 'all' }),
+  .strictObject({
+    name: z.string().check(z.minLength(1), z.maxLength(200)),
+    description: z.optional(z.string().check(z.maxLength(2000))),
+    scope: z._default(RuleScope, { kind: 'all' }),
     /** Point field the rule watches; `*` (stale only) watches any message of the device. */
     field: FieldName,
     condition: Condition,
     /** How long the condition must hold (by event time) before the alert fires. @default 0 */
-    forMs: DurationMs.default(0),
+    forMs: z._default(DurationMs, 0),
     /** A separate condition that clears a firing alert (hysteresis for non-numeric conditions). */
-    clear: ValueCondition.optional(),
-    severity: z.enum(SEVERITIES).default('warning'),
+    clear: z.optional(ValueCondition),
+    severity: z._default(z.enum(SEVERITIES), 'warning'),
     /** Re-send the notification while firing and unacknowledged, this often; 0 = never. @default 0 */
-    renotifyMs: DurationMs.refine(
-      (d) => d === 0 || d >= 60_000,
-      'renotifyMs must be 0 or at least 60000',
-    ).default(0),
-    enabled: z.boolean().default(true),
+    renotifyMs: z._default(RenotifyMs, 0),
+    enabled: z._default(z.boolean(), true),
   })
-  .strict()
-  .superRefine((r, ctx) => {
-    const op = r.condition.op;
-    if (r.field === ANY_FIELD && op !== 'stale') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['field'],
-        message: 'field "*" is only valid with a stale condition',
-      });
-    }
-    if (r.field === ANY_FIELD && r.condition.op === 'stale' && r.condition.afterMs === undefined) {
-      // A channel contract gives timeouts per channel, never for a whole device.
-      ctx.addIssue({
-        code: 'custom',
-        path: ['condition', 'afterMs'],
-        message: 'a stale rule on "*" needs afterMs',
-      });
-    }
-    if (op === 'changed' || op === 'stale' || op === 'device_error') {
+  .check(
+    z.superRefine((r, ctx) => {
+      const op = r.condition.op;
+      if (r.field === ANY_FIELD && op !== 'stale') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['field'],
+          message: 'field "*" is only valid with a stale condition',
+        });
+      }
+      if (r.field === ANY_FIELD && r.condition.op === 'stale' && r.condition.afterMs === undefined) {
+        // A channel contract gives timeouts per channel, never for a whole device.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['condition', 'afterMs'],
+          message: 'a stale rule on "*" needs afterMs',
+        });
+      }
+      if (op === 'changed' || op === 'stale' || op === 'device_error') {
+        if (r.clear !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clear'],
+            message: `a "${op}" condition takes no clear condition`,
+          });
+        }
+        if (r.forMs !== 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['forMs'],
+            message: `a "${op}" condition takes no "for" duration`,
+          });
+        }
+      }
       if (r.clear !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['clear'],
-          message: `a "${op}" condition takes no clear condition`,
-        });
+        const c = r.condition;
+        if (
+          ((c.op === 'above' || c.op === 'below') && c.clearThreshold !== undefined) ||
+          (c.op === 'outside' && (c.clearMin !== undefined || c.clearMax !== undefined))
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clear'],
+            message: 'give either a clear threshold or a clear condition, not both',
+          });
+        }
       }
-      if (r.forMs !== 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['forMs'],
-          message: `a "${op}" condition takes no "for" duration`,
-        });
-      }
-    }
-    if (r.clear !== undefined) {
-      const c = r.condition;
-      if (
-        ((c.op === 'above' || c.op === 'below') && c.clearThreshold !== undefined) ||
-        (c.op === 'outside' && (c.clearMin !== undefined || c.clearMax !== undefined))
-      ) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['clear'],
-          message: 'give either a clear threshold or a clear condition, not both',
-        });
-      }
-    }
-  });
+    }),
+  );
 /** What a caller writes (before defaults). */
 export type RuleInputIn = z.input<typeof RuleInput>;
 /** A validated rule input (defaults applied). */
 export type RuleInput = z.output<typeof RuleInput>;
 
 /** Fields a caller may change on an existing rule (all optional; `null` removes `clear`/`description`). */
-export const RulePatch = z
-  .object({
-    name: z.string().min(1).max(200).optional(),
-    description: z.string().max(2000).nullable().optional(),
-    scope: RuleScope.optional(),
-    field: FieldName.optional(),
-    condition: Condition.optional(),
-    forMs: DurationMs.optional(),
-    clear: ValueCondition.nullable().optional(),
-    severity: z.enum(SEVERITIES).optional(),
-    renotifyMs: DurationMs.refine(
-      (d) => d === 0 || d >= 60_000,
-      'renotifyMs must be 0 or at least 60000',
-    ).optional(),
-    enabled: z.boolean().optional(),
-  })
-  .strict();
+export const RulePatch = z.strictObject({
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  description: z.optional(z.nullable(z.string().check(z.maxLength(2000)))),
+  scope: z.optional(RuleScope),
+  field: z.optional(FieldName),
+  condition: z.optional(Condition),
+  forMs: z.optional(DurationMs),
+  clear: z.optional(z.nullable(ValueCondition)),
+  severity: z.optional(z.enum(SEVERITIES)),
+  renotifyMs: z.optional(RenotifyMs),
+  enabled: z.optional(z.boolean()),
+});
 /** A rule patch. */
 export type RulePatch = z.infer<typeof RulePatch>;
 
@@ -271,19 +269,19 @@ export const AlertRuleSchema = z.object({
   id: z.string(),
   tenant: z.string(),
   name: z.string(),
-  description: z.string().optional(),
+  description: z.optional(z.string()),
   scope: RuleScope,
   field: z.string(),
   condition: Condition,
-  forMs: z.number().int(),
-  clear: ValueCondition.optional(),
+  forMs: z.number().check(z.int()),
+  clear: z.optional(ValueCondition),
   severity: z.enum(SEVERITIES),
-  renotifyMs: z.number().int(),
+  renotifyMs: z.number().check(z.int()),
   enabled: z.boolean(),
-  builtin: z.enum(BUILTIN_KINDS).optional(),
-  createdAt: z.number().int(),
-  updatedAt: z.number().int(),
-  version: z.number().int(),
+  builtin: z.optional(z.enum(BUILTIN_KINDS)),
+  createdAt: z.number().check(z.int()),
+  updatedAt: z.number().check(z.int()),
+  version: z.number().check(z.int()),
 });
 
 /**
