@@ -73,17 +73,40 @@ export function commonAttributes(tenant: string, opts: RecordOptions = DEFAULT_R
   };
 }
 
+/** A column (measure value name) of this call, with its byte length and a dense id for sorting. */
+interface Column {
+  readonly column: string;
+  readonly bytes: number;
+  readonly id: number;
+}
+
+/** The dimension name of a tag key and its byte length. */
+interface TagName {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+/** The records of one (time, device, tag set) key, built once the points are merged. */
 interface Group {
   time: number;
-  device: string;
-  tagKeys: string[];
-  tags: Record<string, string>;
+  /** Dimensions (device and tags), shared by every group of the same device and tag set. */
+  dimensions: Dimension[];
   fixed: number;
-  /** Column name → measure value; later points of the group overwrite earlier ones. */
-  fields: Map<string, MeasureValue>;
+  /** Column ids of the staged values, parallel to `values`; a later value of a column wins. */
+  cols: number[];
+  values: MeasureValue[];
   /** Sum of name + value bytes of every value staged (an upper bound once values are overwritten). */
   bytes: number;
   points: number[];
+}
+
+/** What a device and tag set contribute to a record, or why they cannot be stored. */
+interface SeriesKey {
+  /** Key within one time: device and sorted tags. */
+  readonly key: string;
+  /** Bytes of the tenant, dimensions, time and measure name (with room for a `.999` split suffix). */
+  readonly fixed: number;
+  readonly dimensions: Dimension[];
 }
 
 /** UTF-8 length, with a fast path for ASCII (most names and every number). */
@@ -94,18 +117,21 @@ function utf8(s: string): number {
 
 /** Per-call caches: a message repeats the same few field and tag names thousands of times. */
 class Names {
-  private readonly columns = new Map<string, { column: string; bytes: number }>();
-  private readonly tags = new Map<string, { name: string; bytes: number }>();
-  column(field: string): { column: string; bytes: number } {
-    let c = this.columns.get(field);
+  private readonly byField = new Map<string, Column>();
+  private readonly tags = new Map<string, TagName>();
+  /** Columns by id. */
+  readonly columns: Column[] = [];
+  column(field: string): Column {
+    let c = this.byField.get(field);
     if (!c) {
       const column = fieldColumnName(field);
-      c = { column, bytes: utf8(column) };
-      this.columns.set(field, c);
+      c = { column, bytes: utf8(column), id: this.columns.length };
+      this.columns.push(c);
+      this.byField.set(field, c);
     }
     return c;
   }
-  tag(key: string): { name: string; bytes: number } {
+  tag(key: string): TagName {
     let t = this.tags.get(key);
     if (!t) {
       const name = tagDimensionName(key);
@@ -114,51 +140,87 @@ class Names {
     }
     return t;
   }
-}
-
-function measureValue(column: string, v: FieldValue): MeasureValue | undefined {
-  switch (typeof v) {
-    case 'number':
-      // Codecs guarantee finiteness; -0 is normalised so duplicates compare equal.
-      return { Name: column, Value: String(v === 0 ? 0 : v), Type: 'DOUBLE' };
-    case 'boolean':
-      return { Name: column, Value: v ? 'true' : 'false', Type: 'BOOLEAN' };
-    default:
-      return v.length === 0 ? undefined : { Name: column, Value: v, Type: 'VARCHAR' };
+  /** The position of every column id in name order (the order measure values are written in). */
+  ranks(): Uint32Array {
+    const sorted = this.columns.slice().sort((a, b) => compareNames(a.column, b.column));
+    const rank = new Uint32Array(sorted.length);
+    for (let i = 0; i < sorted.length; i++) rank[(sorted[i] as Column).id] = i;
+    return rank;
   }
 }
+
+const compareNames = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 
 const cut = (s: string) => s.slice(0, 40);
 
 /**
- * The group key of a point, its sorted tag keys and the fixed bytes of each of its records (tenant,
- * dimensions, time, measure name with room for a `.999` split suffix), or the reason it cannot be stored.
- * Dimensions themselves are only built once per group.
+ * Series keys by device and tag set, so the points of one series (thousands per CAN message, differing
+ * only in time and fields) share one key string, one dimensions array and one check of their tags.
  */
-function pointKey(
-  p: Point,
-  names: Names,
-  baseBytes: number,
-  opts: RecordOptions,
-): { key: string; tagKeys: string[]; fixed: number } | string {
-  let fixed = baseBytes + utf8(p.device);
-  let key = `${p.time}\u0000${p.device}`;
-  const tagKeys = Object.keys(p.tags);
-  if (tagKeys.length > opts.maxTagDimensions) {
-    return `point has ${tagKeys.length} tags; at most ${opts.maxTagDimensions} can be stored as dimensions`;
+class SeriesKeys {
+  private prevDevice: string | undefined;
+  private prevTags: Record<string, string> | undefined;
+  private prevKeys: string[] = [];
+  private prev: SeriesKey | string = '';
+  private readonly byKey = new Map<string, SeriesKey>();
+
+  constructor(
+    private readonly names: Names,
+    private readonly baseBytes: number,
+    private readonly opts: RecordOptions,
+  ) {}
+
+  /** The series of `p`, or the reason its tags cannot be stored. */
+  of(p: Point): SeriesKey | string {
+    const tags = p.tags;
+    const keys = Object.keys(tags);
+    if (p.device === this.prevDevice && this.sameTags(tags, keys)) return this.prev;
+    this.prevDevice = p.device;
+    this.prevTags = tags;
+    this.prevKeys = keys;
+    this.prev = this.build(p.device, tags, keys.slice());
+    return this.prev;
   }
-  if (tagKeys.length > 1) tagKeys.sort();
-  for (const k of tagKeys) {
-    const { bytes } = names.tag(k);
-    const value = p.tags[k] as string;
-    if (bytes > TIMESTREAM_LIMITS.dimensionNameBytes) {
-      return `tag "${cut(k)}" is too long for a dimension name (${TIMESTREAM_LIMITS.dimensionNameBytes} bytes)`;
+
+  /** Whether `tags` (with own keys `keys`, in their order) equal the previous point's tags. */
+  private sameTags(tags: Record<string, string>, keys: string[]): boolean {
+    const prevKeys = this.prevKeys;
+    if (keys.length !== prevKeys.length) return false;
+    const prevTags = this.prevTags as Record<string, string>;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      if (k !== prevKeys[i] || tags[k] !== prevTags[k]) return false;
     }
-    if (value.length === 0) return `tag "${cut(k)}" has an empty value`;
-    fixed += bytes + utf8(value);
-    key += `\u0000${k}\u0000${value}`;
+    return true;
   }
-  return { key, tagKeys, fixed };
+
+  private build(device: string, tags: Record<string, string>, tagKeys: string[]): SeriesKey | string {
+    const opts = this.opts;
+    if (tagKeys.length > opts.maxTagDimensions) {
+      return `point has ${tagKeys.length} tags; at most ${opts.maxTagDimensions} can be stored as dimensions`;
+    }
+    if (tagKeys.length > 1) tagKeys.sort();
+    let fixed = this.baseBytes + utf8(device);
+    let key = device;
+    for (const k of tagKeys) {
+      const { bytes } = this.names.tag(k);
+      const value = tags[k] as string;
+      if (bytes > TIMESTREAM_LIMITS.dimensionNameBytes) {
+        return `tag "${cut(k)}" is too long for a dimension name (${TIMESTREAM_LIMITS.dimensionNameBytes} bytes)`;
+      }
+      if (value.length === 0) return `tag "${cut(k)}" has an empty value`;
+      fixed += bytes + utf8(value);
+      key += `\u0000${k}\u0000${value}`;
+    }
+    let series = this.byKey.get(key);
+    if (!series) {
+      const dimensions: Dimension[] = [{ Name: TELEMETRY_DIMENSIONS.device, Value: device }];
+      for (const k of tagKeys) dimensions.push({ Name: this.names.tag(k).name, Value: tags[k] as string });
+      series = { key, fixed, dimensions };
+      this.byKey.set(key, series);
+    }
+    return series;
+  }
 }
 
 /**
@@ -173,7 +235,11 @@ export function planRecords(
 ): RecordPlan {
   const rejected: RejectedPoint[] = [];
   const empty: number[] = [];
-  const groups = new Map<string, Group>();
+  // Groups in order of creation (the order records are written in), found by time, then series key.
+  const groups: Group[] = [];
+  const byTime = new Map<number, Map<string, Group>>();
+  let lastTime = Number.NaN;
+  let atTime: Map<string, Group> | undefined;
   const names = new Names();
   const baseBytes =
     utf8(TELEMETRY_DIMENSIONS.tenant) +
@@ -182,58 +248,95 @@ export function planRecords(
     8 +
     utf8(opts.measureName) +
     4;
+  const series = new SeriesKeys(names, baseBytes, opts);
+  // Values of the current point (the first `n`), checked before any of them joins its group; the arrays
+  // are reused from point to point and never truncated.
+  const stagedCols: number[] = [];
   const staged: MeasureValue[] = [];
-  let stagedBytes = 0;
+  let n = 0;
   for (let i = 0; i < points.length; i++) {
     const p = points[i] as Point;
-    const k = pointKey(p, names, baseBytes, opts);
-    let problem = typeof k === 'string' ? k : undefined;
-    staged.length = 0;
-    stagedBytes = 0;
-    if (typeof k !== 'string') {
-      for (const field in p.fields) {
-        const { column, bytes: nameBytes } = names.column(field);
-        const mv = measureValue(column, p.fields[field] as FieldValue);
-        if (!mv) continue;
-        const valueBytes = mv.Type === 'VARCHAR' ? utf8(mv.Value as string) : (mv.Value as string).length;
-        if (nameBytes > TIMESTREAM_LIMITS.measureNameBytes) {
-          problem = `field "${cut(field)}" is too long for a measure name (${TIMESTREAM_LIMITS.measureNameBytes} bytes)`;
-        } else if (mv.Type === 'VARCHAR' && valueBytes > TIMESTREAM_LIMITS.varcharBytes) {
-          problem = `field "${cut(field)}" is longer than ${TIMESTREAM_LIMITS.varcharBytes} bytes`;
-        } else if (k.fixed + nameBytes + valueBytes > TIMESTREAM_LIMITS.recordBytes) {
-          problem = `a record for field "${cut(field)}" would exceed ${TIMESTREAM_LIMITS.recordBytes} bytes`;
-        }
-        if (problem) break;
-        staged.push(mv);
-        stagedBytes += nameBytes + valueBytes;
-      }
+    const k = series.of(p);
+    if (typeof k === 'string') {
+      rejected.push({ index: i, reason: `RECORD_INVALID: ${k}`, retryable: false });
+      continue;
     }
-    if (problem !== undefined || typeof k === 'string') {
+    let problem: string | undefined;
+    n = 0;
+    let stagedBytes = 0;
+    const fields = p.fields;
+    for (const field in fields) {
+      const v = fields[field] as FieldValue;
+      let value: string;
+      let type: MeasureValue['Type'];
+      let valueBytes: number;
+      if (typeof v === 'number') {
+        // Codecs guarantee finiteness; -0 is normalised so duplicates compare equal.
+        value = v === 0 ? '0' : String(v);
+        type = 'DOUBLE';
+        valueBytes = value.length;
+      } else if (typeof v === 'boolean') {
+        value = v ? 'true' : 'false';
+        type = 'BOOLEAN';
+        valueBytes = value.length;
+      } else {
+        // Timestream cannot store empty strings: treated as absent.
+        if (v.length === 0) continue;
+        value = v;
+        type = 'VARCHAR';
+        valueBytes = utf8(v);
+      }
+      const c = names.column(field);
+      if (c.bytes > TIMESTREAM_LIMITS.measureNameBytes) {
+        problem = `field "${cut(field)}" is too long for a measure name (${TIMESTREAM_LIMITS.measureNameBytes} bytes)`;
+      } else if (type === 'VARCHAR' && valueBytes > TIMESTREAM_LIMITS.varcharBytes) {
+        problem = `field "${cut(field)}" is longer than ${TIMESTREAM_LIMITS.varcharBytes} bytes`;
+      } else if (k.fixed + c.bytes + valueBytes > TIMESTREAM_LIMITS.recordBytes) {
+        problem = `a record for field "${cut(field)}" would exceed ${TIMESTREAM_LIMITS.recordBytes} bytes`;
+      }
+      if (problem) break;
+      staged[n] = { Name: c.column, Value: value, Type: type };
+      stagedCols[n++] = c.id;
+      stagedBytes += c.bytes + valueBytes;
+    }
+    if (problem !== undefined) {
       rejected.push({ index: i, reason: `RECORD_INVALID: ${problem}`, retryable: false });
       continue;
     }
-    let g = groups.get(k.key);
+    if (p.time !== lastTime || atTime === undefined) {
+      lastTime = p.time;
+      atTime = byTime.get(p.time);
+      if (atTime === undefined) {
+        atTime = new Map();
+        byTime.set(p.time, atTime);
+      }
+    }
+    let g = atTime.get(k.key);
     if (!g) {
       g = {
         time: p.time,
-        device: p.device,
-        tagKeys: k.tagKeys,
-        tags: p.tags,
+        dimensions: k.dimensions,
         fixed: k.fixed,
-        fields: new Map(),
+        cols: [],
+        values: [],
         bytes: 0,
         points: [],
       };
-      groups.set(k.key, g);
+      atTime.set(k.key, g);
+      groups.push(g);
     }
     g.points.push(i);
     g.bytes += stagedBytes;
-    for (const mv of staged) g.fields.set(mv.Name as string, mv);
+    for (let s = 0; s < n; s++) {
+      g.values.push(staged[s] as MeasureValue);
+      g.cols.push(stagedCols[s] as number);
+    }
   }
 
   const records: PlannedRecord[] = [];
-  for (const g of groups.values()) {
-    const out = buildGroupRecords(g, names, opts);
+  const rank = names.ranks();
+  for (const g of groups) {
+    const out = buildGroupRecords(g, rank, opts);
     if (out.length === 0) empty.push(...g.points);
     else for (const record of out) records.push({ record, points: g.points });
   }
@@ -241,18 +344,49 @@ export function planRecords(
   return { records, rejected, empty };
 }
 
-const byName = (a: MeasureValue, b: MeasureValue): number => {
-  const x = a.Name as string;
-  const y = b.Name as string;
-  return x < y ? -1 : x > y ? 1 : 0;
-};
+/** Staged values per group above which sorting falls back from packed numeric keys to a comparator. */
+const PACKED_SORT_MAX = 2 ** 26;
+
+/**
+ * A group's values in column-name order, one per column (the last staged value of a column wins). The
+ * sort is on packed numbers `rank · 2^26 + position` in a typed array: numeric, no comparator calls,
+ * and stable by construction.
+ */
+function sortedValues(g: Group, rank: Uint32Array): MeasureValue[] {
+  const n = g.values.length;
+  const out: MeasureValue[] = [];
+  if (n < PACKED_SORT_MAX) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = (rank[g.cols[i] as number] as number) * PACKED_SORT_MAX + i;
+    keys.sort();
+    for (let i = 0; i < n; i++) {
+      const key = keys[i] as number;
+      const next = keys[i + 1];
+      // The next entry of the same column is a later value: skip this one.
+      if (next !== undefined && Math.floor(next / PACKED_SORT_MAX) === Math.floor(key / PACKED_SORT_MAX)) {
+        continue;
+      }
+      out.push(g.values[key % PACKED_SORT_MAX] as MeasureValue);
+    }
+    return out;
+  }
+  const order = Array.from({ length: n }, (_, i) => i);
+  const r = (i: number) => rank[g.cols[i] as number] as number;
+  order.sort((a, b) => r(a) - r(b) || a - b);
+  for (let i = 0; i < n; i++) {
+    const at = order[i] as number;
+    const next = order[i + 1];
+    if (next !== undefined && r(next) === r(at)) continue;
+    out.push(g.values[at] as MeasureValue);
+  }
+  return out;
+}
 
 /** Split one group's fields into records within the measure-count and byte limits (fields pre-checked). */
-function buildGroupRecords(g: Group, names: Names, opts: RecordOptions): _Record[] {
-  if (g.fields.size === 0) return [];
-  const dimensions: Dimension[] = [{ Name: TELEMETRY_DIMENSIONS.device, Value: g.device }];
-  for (const k of g.tagKeys) dimensions.push({ Name: names.tag(k).name, Value: g.tags[k] as string });
-  const values = [...g.fields.values()].sort(byName);
+function buildGroupRecords(g: Group, rank: Uint32Array, opts: RecordOptions): _Record[] {
+  if (g.values.length === 0) return [];
+  const dimensions = g.dimensions;
+  const values = sortedValues(g, rank);
   const time = String(g.time);
   // Common case: everything fits one record.
   if (

@@ -34,6 +34,17 @@ interface OpenPoint {
 }
 
 /**
+ * `<message>.<signal>` field names of one message, built once per message and signal. The signal names
+ * of the message's last frame are kept in order too: consecutive frames of a message almost always
+ * decode the same signals, so the name is found by position and one comparison instead of a map lookup.
+ */
+interface MessageFields {
+  readonly byName: Map<string, string>;
+  lastSignals: string[];
+  lastFields: string[];
+}
+
+/**
  * Decode CAN frames into points for `device`. Frames of the same message at the same time on the same
  * bus (e.g. several multiplexed pages) merge into one point.
  */
@@ -52,8 +63,7 @@ export function framesToPoints(
   const byTime = new Map<number, Map<string, OpenPoint>>();
   let lastTime = Number.NaN;
   let atTime: Map<string, OpenPoint> | undefined;
-  // `<message>.<signal>` names, built once per message and signal rather than once per frame.
-  const fieldNames = new Map<string, Map<string, string>>();
+  const fieldNames = new Map<string, MessageFields>();
   const issues = new Map<string, { code: string; text: string; index: number; count: number }>();
   const note = (key: string, code: string, text: () => string, index: number) => {
     const prev = issues.get(key);
@@ -87,26 +97,39 @@ export function framesToPoints(
     }
     const key = f.bus === 0 ? message : `${f.bus}:${message}`;
     let open = atTime.get(key);
+    // A point opened by this frame has no fields yet, and a frame's signal names are unique: its fields
+    // need no "already there?" check.
+    let fresh = false;
     if (!open) {
       const tags = emptyRecord<string>();
       tags.bus = String(f.bus);
       open = { point: { device, time: f.time, tags, fields: emptyRecord<FieldValue>() }, count: 0 };
       atTime.set(key, open);
       points.push(open.point);
+      fresh = true;
     }
     let names = fieldNames.get(message);
     if (!names) {
-      names = new Map();
+      names = { byName: new Map(), lastSignals: [], lastFields: [] };
       fieldNames.set(message, names);
     }
     const fields = open.point.fields;
-    for (const name in r.signals) {
-      let field = names.get(name);
-      if (field === undefined) {
-        field = `${message}.${name}`;
-        names.set(name, field);
+    const signals = r.signals;
+    const lastSignals = names.lastSignals;
+    const lastFields = names.lastFields;
+    let position = 0;
+    for (const name in signals) {
+      let field: string;
+      if (lastSignals[position] === name) field = lastFields[position] as string;
+      else {
+        const known = names.byName.get(name);
+        field = known ?? `${message}.${name}`;
+        if (known === undefined) names.byName.set(name, field);
+        lastSignals[position] = name;
+        lastFields[position] = field;
       }
-      const raw = r.signals[name]!;
+      position++;
+      const raw = signals[name]!;
       let value: FieldValue;
       if (isPlainField(raw)) value = raw;
       else if (typeof raw === 'number') {
@@ -123,7 +146,7 @@ export function framesToPoints(
           value = raw.toString();
         }
       }
-      if (!(field in fields)) {
+      if (fresh || !(field in fields)) {
         if (open.count >= maxFields) {
           note(
             `f:${message}`,
