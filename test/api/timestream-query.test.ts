@@ -17,7 +17,11 @@ import {
   quoteString,
   TimestreamTelemetryReader,
 } from '../../lambdas/adapters/aws/timestream-query.js';
-import type { TelemetryQuery } from '../../lambdas/ports/telemetry-store.js';
+import {
+  StoreNotConfiguredError,
+  TimestreamTelemetryStore,
+} from '../../lambdas/adapters/aws/timestream-store.js';
+import type { TelemetryQuery, TelemetryStore } from '../../lambdas/ports/telemetry-store.js';
 
 const target = { database: 'fleetwire', table: 'telemetry' };
 const base: TelemetryQuery = {
@@ -355,6 +359,57 @@ describe('TimestreamTelemetryReader', () => {
     expect(await reader.latest('acme', 'ems_001')).toEqual([
       { field: 'battery.voltage', time: 1_700_000_000_123, value: 51 },
     ]);
+  });
+
+  it('is the query side of TimestreamTelemetryStore (the API uses the store through the port)', async () => {
+    const rows = (sql: string): QueryCommandOutput => {
+      // The latest query asks for `max_by` pairs; the raw query for a time column and one field.
+      if (sql.includes('max_by')) {
+        return {
+          $metadata: {},
+          QueryId: 'q',
+          ColumnInfo: [
+            { Name: 'v0', Type: { ScalarType: 'DOUBLE' } },
+            { Name: 't0', Type: { ScalarType: 'TIMESTAMP' } },
+          ],
+          Rows: [{ Data: [{ ScalarValue: '51' }, { ScalarValue: '2023-11-14 22:13:20.123000000' }] }],
+        } as QueryCommandOutput;
+      }
+      return {
+        $metadata: {},
+        QueryId: 'q',
+        ColumnInfo: [
+          { Name: 'time', Type: { ScalarType: 'TIMESTAMP' } },
+          { Name: 'f0', Type: { ScalarType: 'DOUBLE' } },
+        ],
+        Rows: [{ Data: [{ ScalarValue: '2023-11-14 22:13:20.000000000' }, { ScalarValue: '53.2' }] }],
+      } as QueryCommandOutput;
+    };
+    const { client, seen } = fakeClient([
+      () => describeOut(['time', 'tenant', 'device', 'battery.voltage']),
+      rows,
+      rows,
+    ]);
+    const store: TelemetryStore = new TimestreamTelemetryStore(undefined, {
+      ...target,
+      query: { client, clock: () => 1_700_000_100_000 },
+    });
+    expect(await store.query({ ...base, fields: ['battery.voltage'] })).toEqual({
+      points: [{ time: 1_700_000_000_000, fields: { 'battery.voltage': 53.2 } }],
+    });
+    expect(await store.latest('acme', 'ems_001', ['battery.voltage'])).toEqual([
+      { field: 'battery.voltage', time: 1_700_000_000_123, value: 51 },
+    ]);
+    // One DESCRIBE (cached), then the two queries the reader built, scoped to the tenant and device.
+    expect(seen.map((q) => q.sql.split(' ')[0])).toEqual(['DESCRIBE', 'SELECT', 'SELECT']);
+    for (const q of seen.slice(1)) expect(q.sql).toContain(`"tenant" = 'acme'`);
+    // Built without a write client, the store refuses writes with a typed error, and vice versa.
+    await expect(store.write('acme', [])).rejects.toMatchObject({ code: 'STORE_NOT_CONFIGURED' });
+    const writeOnly = new TimestreamTelemetryStore({ send: async () => ({}) }, target);
+    await expect(writeOnly.query(base)).rejects.toBeInstanceOf(StoreNotConfiguredError);
+    await expect(writeOnly.latest('acme', 'ems_001')).rejects.toMatchObject({
+      code: 'STORE_NOT_CONFIGURED',
+    });
   });
 
   it('parses Timestream timestamps', () => {

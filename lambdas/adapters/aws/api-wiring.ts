@@ -18,24 +18,20 @@ import { EventBridgeEventSink } from './eventbridge-event-sink.js';
 import { createIotDataClient, IotDataPublisher } from './iot-data-publisher.js';
 import { IotIdentityProvider } from './iot-identity-provider.js';
 import { S3FileStore } from './s3-file-store.js';
-import { createTimestreamQueryClient, TimestreamTelemetryReader } from './timestream-query.js';
+import { createTimestreamQueryClient } from './timestream-query.js';
+import { TimestreamTelemetryStore } from './timestream-store.js';
 
 /** Build the API dependencies for `config`. */
 export function createAwsApiDeps(config: ApiConfig, env: EndpointEnv, logger: ApiLogger): ApiDeps {
   const ddb = createDynamoDbClient();
   const stores = new DynamoDbApiStores(ddb, { tableName: config.apiTable });
-  const reader = new TimestreamTelemetryReader(createTimestreamQueryClient(env), {
+  // Query side only: the API never writes telemetry (the ingest function owns writes), so the store has
+  // no Timestream Write client and its `write` answers StoreNotConfiguredError.
+  const telemetry: TelemetryStore = new TimestreamTelemetryStore(undefined, {
     database: config.telemetryDatabase,
     table: config.telemetryTable,
+    query: { client: createTimestreamQueryClient(env) },
   });
-  const telemetry: TelemetryStore = {
-    // The API never writes telemetry; the ingest function owns writes.
-    write: async () => {
-      throw new Error('the API does not write telemetry');
-    },
-    query: (q) => reader.query(q),
-    latest: (t, d, f) => reader.latest(t, d, f),
-  };
   return {
     authenticator: authorizerContextAuthenticator(),
     registry: new DynamoDbDeviceRegistry(ddb, {

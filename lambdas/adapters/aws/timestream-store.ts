@@ -1,5 +1,9 @@
 /**
- * TelemetryStore on Amazon Timestream for LiveAnalytics (write side; queries arrive with the API issue).
+ * TelemetryStore on Amazon Timestream for LiveAnalytics. Writes are built here; queries (`query`,
+ * `latest`) are delegated to the structured query builder and reader in timestream-query.ts, so the
+ * store is the one Timestream implementation of the port. Each side needs its own client: the ingest
+ * function builds the store with a Timestream Write client only, the API with a Timestream Query client
+ * only (`query` option), and a side built without its client answers {@link StoreNotConfiguredError}.
  *
  * Writes are batches of ≤ 100 multi-measure records sharing `CommonAttributes` (tenant dimension, MULTI,
  * milliseconds, version). The adapter owns its retries — the client is built with `maxAttempts: 1` —
@@ -11,6 +15,7 @@
  * What is still failing after the last attempt is returned as `retryable: true` for the caller to
  * escalate (the ingest service throws so Lambda's async retries and on-failure destination keep it).
  */
+import type { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import {
   RejectedRecordsException,
   type TimestreamWriteClient,
@@ -33,6 +38,7 @@ import {
   realSleep,
   type Sleep,
 } from './retry.js';
+import { type TimestreamReaderOptions, TimestreamTelemetryReader } from './timestream-query.js';
 import {
   commonAttributes,
   DEFAULT_RECORD_OPTIONS,
@@ -42,14 +48,20 @@ import {
   TIMESTREAM_LIMITS,
 } from './timestream-records.js';
 
-/** Thrown by operations an adapter does not offer yet. */
-export class NotImplementedError extends Error {
+/** Thrown when the store is asked for a side (writes or queries) it was built without a client for. */
+export class StoreNotConfiguredError extends Error {
   /** Stable code. */
-  readonly code = 'NOT_IMPLEMENTED';
+  readonly code = 'STORE_NOT_CONFIGURED';
   constructor(what: string) {
-    super(`${what} is not implemented yet`);
-    this.name = 'NotImplementedError';
+    super(`this Timestream store was built without a client for ${what}`);
+    this.name = 'StoreNotConfiguredError';
   }
+}
+
+/** The query side of {@link TimestreamTelemetryStore}: its client and the reader's options. */
+export interface TimestreamStoreQueryOptions extends Omit<TimestreamReaderOptions, 'database' | 'table'> {
+  /** Timestream Query client (`createTimestreamQueryClient`). */
+  readonly client: Pick<TimestreamQueryClient, 'send'>;
 }
 
 /** Options of {@link TimestreamTelemetryStore}. */
@@ -74,6 +86,8 @@ export interface TimestreamStoreOptions {
   readonly sleep?: Sleep;
   /** Injectable jitter source (tests). */
   readonly random?: () => number;
+  /** The query side (`query`, `latest`) on the same database and table. @default none (writes only) */
+  readonly query?: TimestreamStoreQueryOptions;
 }
 
 /** How a rejected record is handled. */
@@ -129,7 +143,8 @@ interface RecordFailure {
 
 /** The Timestream telemetry store. */
 export class TimestreamTelemetryStore implements TelemetryStore {
-  private readonly client: TimestreamWriteClient;
+  private readonly client: Pick<TimestreamWriteClient, 'send'> | undefined;
+  private readonly reader: TimestreamTelemetryReader | undefined;
   private readonly database: string;
   private readonly table: string;
   private readonly magnetic: boolean;
@@ -139,8 +154,20 @@ export class TimestreamTelemetryStore implements TelemetryStore {
   private readonly sleep: Sleep;
   private readonly random: () => number;
 
-  constructor(client: TimestreamWriteClient, opts: TimestreamStoreOptions) {
+  /**
+   * `client` is the Timestream Write client (`undefined` for a query-only store, such as the API's);
+   * `opts.query` adds the query side.
+   */
+  constructor(client: Pick<TimestreamWriteClient, 'send'> | undefined, opts: TimestreamStoreOptions) {
     this.client = client;
+    if (opts.query) {
+      const { client: queryClient, ...readerOpts } = opts.query;
+      this.reader = new TimestreamTelemetryReader(queryClient, {
+        ...readerOpts,
+        database: opts.database,
+        table: opts.table,
+      });
+    }
     this.database = opts.database;
     this.table = opts.table;
     this.magnetic = opts.magneticWritesEnabled ?? true;
@@ -153,6 +180,7 @@ export class TimestreamTelemetryStore implements TelemetryStore {
 
   /** Write the points of one tenant; see the module comment for the retry and rejection rules. */
   async write(tenant: string, points: readonly Point[]): Promise<WriteOutcome> {
+    if (!this.client) throw new StoreNotConfiguredError('writes');
     const plan = planRecords(tenant, points, this.recordOpts);
     const failures = new Map<number, RecordFailure>();
     const common = commonAttributes(tenant, this.recordOpts);
@@ -198,7 +226,7 @@ export class TimestreamTelemetryStore implements TelemetryStore {
     for (let attempt = 0; attempt < this.retry.maxAttempts && pending.length > 0; attempt++) {
       if (attempt > 0) await this.sleep(backoffDelay(attempt - 1, this.retry, this.random));
       try {
-        await this.client.send(
+        await (this.client as Pick<TimestreamWriteClient, 'send'>).send(
           new WriteRecordsCommand({
             DatabaseName: this.database,
             TableName: this.table,
@@ -245,13 +273,15 @@ export class TimestreamTelemetryStore implements TelemetryStore {
     for (const i of pending) failures.set(i, { reason: lastReason || 'RETRY_EXHAUSTED', retryable: true });
   }
 
-  /** Structured queries arrive with the API issue. */
-  async query(_q: TelemetryQuery): Promise<TelemetryPage> {
-    throw new NotImplementedError('TimestreamTelemetryStore.query');
+  /** A structured query (timestream-query.ts builds the SQL; caller text never becomes SQL). */
+  async query(q: TelemetryQuery): Promise<TelemetryPage> {
+    if (!this.reader) throw new StoreNotConfiguredError('queries');
+    return this.reader.query(q);
   }
 
-  /** Latest values arrive with the API issue. */
-  async latest(_tenant: string, _device: string, _fields?: string[]): Promise<LatestValue[]> {
-    throw new NotImplementedError('TimestreamTelemetryStore.latest');
+  /** The newest value of every field (or of `fields`) of one device, by event time. */
+  async latest(tenant: string, device: string, fields?: string[]): Promise<LatestValue[]> {
+    if (!this.reader) throw new StoreNotConfiguredError('queries');
+    return this.reader.latest(tenant, device, fields);
   }
 }
