@@ -19,6 +19,8 @@ options:
   --port-http N   HTTP API port (default ${DEFAULT_PORTS.http}; 0 = any free port)
   --dir DIR       state directory (default .fleetwire)
   --host ADDR     bind address (default 127.0.0.1; 0.0.0.0 to let devices on your network connect)
+  --command-sweep S  seconds between command timeout sweeps (default 30): open commands past their
+                  deadline become TIMED_OUT
   --verbose       log every HTTP request and connection error
   -h, --help      show this help
 
@@ -31,6 +33,14 @@ function port(value: string | undefined, fallback: number, flag: string): number
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`${flag} must be a port number (0-65535)`);
+  return n;
+}
+
+function seconds(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n < 0.1 || n > 86_400)
+    throw new UsageError(`${flag} must be a number of seconds (0.1-86400)`);
   return n;
 }
 
@@ -78,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     'port-http': { type: 'string' },
     dir: { type: 'string' },
     host: { type: 'string' },
+    'command-sweep': { type: 'string' },
     verbose: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -94,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
       mqttPort: port(values['port-mqtt'], DEFAULT_PORTS.mqtt, '--port-mqtt'),
       httpPort: port(values['port-http'], DEFAULT_PORTS.http, '--port-http'),
       log,
+      commandSweepMs: seconds(values['command-sweep'], 30, '--command-sweep') * 1000,
       ...(process.env.FLEETWIRE_ALERT_WEBHOOK
         ? { alertWebhookUrl: process.env.FLEETWIRE_ALERT_WEBHOOK }
         : {}),
