@@ -3,7 +3,10 @@
  * environment once at cold start and validated with zod, so a bad deployment fails at init with a message
  * naming the variable. Shared names come from the deployment contract; the API's own are {@link API_ENV}.
  */
-import { z } from 'zod';
+// zod/mini (as in ingest-config.ts): this module is in the authorizer, command-events, command-sweep and
+// event-log bundles, where full zod would add ~450 KB for a dozen environment variables.
+import * as z from 'zod/mini';
+import '../core/alerts/zod-locale.js';
 import { INGEST_ENV, REGISTRY_KEYS } from '../core/deployment-contract.js';
 import { APP_NAME_PATTERN } from '../core/topics.js';
 
@@ -32,17 +35,16 @@ export const API_ENV = Object.freeze({
   API_PUBLIC_URL: 'API_PUBLIC_URL',
 } as const);
 
-const nonEmpty = z.string().trim().min(1);
-const list = z
-  .string()
-  .trim()
-  .min(1)
-  .transform((s) =>
+const nonEmpty = z.string().check(z.trim(), z.minLength(1));
+const list = z.pipe(
+  z.string().check(z.trim(), z.minLength(1)),
+  z.transform((s: string) =>
     s
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean),
-  );
+  ),
+);
 
 /** Thrown when the environment is incomplete; the message lists every problem. */
 export class ApiConfigError extends Error {
@@ -54,7 +56,7 @@ export class ApiConfigError extends Error {
   }
 }
 
-function parse<T extends z.ZodType>(
+function parse<T extends z.ZodMiniType>(
   schema: T,
   env: Readonly<Record<string, string | undefined>>,
   what: string,
@@ -70,17 +72,17 @@ function parse<T extends z.ZodType>(
 
 const apiSchema = z.object({
   [API_ENV.REGISTRY_TABLE]: nonEmpty,
-  [API_ENV.REGISTRY_DEVICE_INDEX]: nonEmpty.default(REGISTRY_KEYS.deviceIndex),
+  [API_ENV.REGISTRY_DEVICE_INDEX]: z._default(nonEmpty, REGISTRY_KEYS.deviceIndex),
   [API_ENV.FILES_BUCKET]: nonEmpty,
   [API_ENV.TELEMETRY_DATABASE]: nonEmpty,
   [API_ENV.TELEMETRY_TABLE]: nonEmpty,
   [API_ENV.EVENT_BUS_NAME]: nonEmpty,
-  [API_ENV.TOPIC_APP]: z.string().regex(APP_NAME_PATTERN).default('fleetwire'),
+  [API_ENV.TOPIC_APP]: z._default(z.string().check(z.regex(APP_NAME_PATTERN)), 'fleetwire'),
   [API_ENV.API_TABLE]: nonEmpty,
   [API_ENV.THING_TYPE_NAME]: nonEmpty,
   [API_ENV.DEVICE_POLICY_NAMES]: list,
-  [API_ENV.IOT_DATA_ENDPOINT]: z.url({ protocol: /^https?$/ }).optional(),
-  [API_ENV.API_PUBLIC_URL]: z.url({ protocol: /^https?$/ }).optional(),
+  [API_ENV.IOT_DATA_ENDPOINT]: z.optional(z.url({ protocol: /^https?$/ })),
+  [API_ENV.API_PUBLIC_URL]: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
 /** The validated configuration of the API function (and the command-events function). */
@@ -120,11 +122,10 @@ export function loadApiConfig(env: Readonly<Record<string, string | undefined>>)
 
 const authorizerSchema = z.object({
   [API_ENV.API_TABLE]: nonEmpty,
-  [API_ENV.USER_POOL_ID]: z
-    .string()
-    .regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'a Cognito user pool id')
-    .optional(),
-  [API_ENV.USER_POOL_CLIENT_IDS]: list.optional(),
+  [API_ENV.USER_POOL_ID]: z.optional(
+    z.string().check(z.regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'a Cognito user pool id')),
+  ),
+  [API_ENV.USER_POOL_CLIENT_IDS]: z.optional(list),
   AWS_REGION: nonEmpty,
 });
 
