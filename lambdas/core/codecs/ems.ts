@@ -41,7 +41,10 @@ export function decodeEmsValue(value: unknown, ctx: DecodeContext, limits: Decod
   let claimed: string | undefined;
   let token: string | undefined;
   let time: number | undefined;
-  for (const key in value) {
+  // Object.keys, not for-in: see FieldSink.putObject.
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     const v = value[key];
     switch (key) {
       case 'device_id':

@@ -55,7 +55,10 @@ export function decodeExosenseValue(value: unknown, ctx: DecodeContext, limits: 
   const sink = new FieldSink(limits, warnings, 0);
   const names = rootNames();
   let errors: unknown;
-  for (const key in root) {
+  // Object.keys, not for-in: see FieldSink.putObject.
+  const keys = Object.keys(root);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     if (key.charCodeAt(0) === 95 /* _ */ && key.charCodeAt(1) === 95) {
       if (key === EXOSENSE_ERROR_KEY) {
         errors = root[key];
@@ -80,7 +83,7 @@ function putChannelErrors(sink: FieldSink, errors: unknown, limits: DecodeLimits
   if (!isObject(errors)) {
     throw new DecodeError('SCHEMA_VIOLATION', '__error must be an object of channel id → error message');
   }
-  for (const channel in errors) {
+  for (const channel of Object.keys(errors)) {
     checkName(channel, limits, 'channel id');
     const msg = errors[channel];
     let text: string;

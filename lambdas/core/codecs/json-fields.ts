@@ -44,27 +44,27 @@ export function checkDepth(depth: number, limits: DecodeLimits): void {
  * with a DUPLICATE_FIELD warning, as FlexConnect JSON does for a repeated field name.
  *
  * Speed (these codecs must stay within 1.5× of JSON.parse):
- * - Paths made of dot-free keys map to distinct names, so while no key with a dot was seen the sink
- *   only appends names and values to two arrays; {@link finish} then builds the record in one go, with
- *   a generated builder when the message has a recurring shape (record-shapes.ts). Past
- *   `MAX_BUILDER_FIELDS` names (no builder applies) it stores what was collected into the record and
- *   goes on storing directly. The first key that contains a dot, or a {@link put} (companions such as
- *   `.__error` and `.units`), does the same and also turns on the duplicate check for every later name.
+ * - Names and values are only appended to two arrays during the walk; {@link finish} builds the
+ *   record in one go, with a generated builder when the message has a recurring shape
+ *   (record-shapes.ts), else with plain stores.
+ * - Paths made of dot-free keys map to distinct names, so no duplicate check is needed until a key
+ *   with a dot is seen or a caller adds a computed name ({@link put}, {@link checkDuplicates}); then
+ *   {@link finish} checks for duplicates — unless the names are a known shape, which was only
+ *   remembered after it was built without duplicates. DUPLICATE_FIELD warnings therefore come after
+ *   the walk's own warnings (NULL_VALUE, RESERVED_KEY), in name order.
  * - A key found in the name memo (field-names.ts) passed the key checks before (only checked, dot-free
  *   keys are memoized), so only its length is checked again (limits differ per call).
  */
 export class FieldSink {
-  /** Number of fields stored plus null values skipped (both count toward the limit). */
+  /** Number of fields collected plus null values skipped (both count toward the limit). */
   count = 0;
-  /** Number of distinct fields stored. */
+  /** Number of fields collected (before duplicates are merged: only ever tested for > 0). */
   size = 0;
-  /** Names collected while no collision is possible (null once switched to per-field stores). */
-  private names: string[] | null = [];
+  /** Names collected, in walk order. */
+  private readonly names: string[] = [];
   /** Values of {@link names}, index for index. */
-  private values: FieldValue[] = [];
-  /** The record, once switched to per-field stores. */
-  private record: Record<string, FieldValue> | undefined;
-  /** True once a key containing a dot was seen: from then on two paths may meet in one name. */
+  private readonly values: FieldValue[] = [];
+  /** True once two collected names may be equal (a dotted key, or a computed name). */
   private mayCollide = false;
   private readonly maxFields: number;
   private readonly maxName: number;
@@ -83,20 +83,40 @@ export class FieldSink {
   /** The collected fields as a null-prototype record. Call once, after the last put. */
   finish(): Record<string, FieldValue> {
     const names = this.names;
-    if (names === null) return this.record as Record<string, FieldValue>;
-    const known = buildKnownShape(names, this.values);
+    const values = this.values;
+    const known = names.length <= MAX_BUILDER_FIELDS ? buildKnownShape(names, values) : undefined;
     if (known !== undefined) return known;
     const fields = emptyRecord<FieldValue>();
-    const values = this.values;
-    for (let i = 0; i < names.length; i++) fields[names[i] as string] = values[i] as FieldValue;
-    rememberShape(names);
+    if (!this.mayCollide) {
+      for (let i = 0; i < names.length; i++) fields[names[i] as string] = values[i] as FieldValue;
+      rememberShape(names);
+      return fields;
+    }
+    let duplicates = false;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
+      // Values are never undefined and the record has no prototype: this is an exact own-key test.
+      if (fields[name] !== undefined) {
+        duplicates = true;
+        this.warnings.add(
+          'DUPLICATE_FIELD',
+          `Field "${name}" occurs more than once; the last value wins`,
+          this.pointIndex,
+        );
+      }
+      fields[name] = values[i] as FieldValue;
+    }
+    if (!duplicates) rememberShape(names);
     return fields;
   }
 
-  /** Store one already-validated value under a full name, reporting a name stored twice. */
+  /** Store one already-validated value under a computed full name (checked for duplicates). */
   put(name: string, value: FieldValue): void {
     this.admit(name);
-    this.store(name, value);
+    this.mayCollide = true;
+    this.names.push(name);
+    this.values.push(value);
+    this.size++;
   }
 
   /**
@@ -117,9 +137,7 @@ export class FieldSink {
           throw new LimitError(
             'STRING_TOO_LONG',
             `Field "${name}" is longer than ${this.maxString} characters`,
-            {
-              limit: this.maxString,
-            },
+            { limit: this.maxString },
           );
         }
         value = v;
@@ -147,32 +165,26 @@ export class FieldSink {
         );
     }
     this.admit(name);
-    const names = this.names;
-    if (names !== null && names.length < MAX_BUILDER_FIELDS) {
-      names.push(name);
-      this.values.push(value);
-      this.size++;
-      return;
-    }
-    // Too many fields for a generated builder: store directly, as the record is a dictionary anyway.
-    if (names !== null) this.spill();
-    if (this.mayCollide) this.store(name, value);
-    else {
-      (this.record as Record<string, FieldValue>)[name] = value;
-      this.size++;
-    }
+    this.names.push(name);
+    this.values.push(value);
+    this.size++;
   }
 
-  /** Check every later name for duplicates (for callers that build names which may repeat). */
+  /** Check the names for duplicates (for callers that build names which may repeat). */
   checkDuplicates(): void {
-    if (this.names !== null) this.spill();
     this.mayCollide = true;
   }
 
   /** Flatten every key of `obj` (an object at `depth`) under the level `names`. */
   putObject(names: NameNode, obj: Record<string, unknown>, depth: number): void {
     checkDepth(depth, this.limits);
-    for (const key in obj) this.putMember(names, key, obj[key], depth);
+    // Object.keys rather than for-in: cheaper on the large dictionary-mode objects JSON.parse makes
+    // of big messages, and blind to enumerable properties inherited from a polluted Object.prototype.
+    const keys = Object.keys(obj);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      this.putMember(names, key, obj[key], depth);
+    }
   }
 
   /** Store member `key: v` of an object at `depth` under the level `names` (the key is validated here). */
@@ -184,6 +196,11 @@ export class FieldSink {
         kid = names.child(key);
       }
       this.putObject(kid, v as Record<string, unknown>, depth + 1);
+    } else if (names.prefix === '') {
+      // A root member's name is its key, which JSON.parse has internalized already: a few cheap
+      // checks cost less than a memo lookup. Anything unusual takes the full check.
+      if (!plainRootKey(key, this.maxName)) this.checkKey(key);
+      this.putValue(key, v, depth);
     } else {
       let name = names.knownName(key);
       if (name === undefined || key.length > this.maxName) {
@@ -194,21 +211,10 @@ export class FieldSink {
     }
   }
 
-  /** Validate a JSON key; the first key containing a dot switches to per-field stores. */
+  /** Validate a JSON key; the first key containing a dot turns on the duplicate check. */
   private checkKey(key: string): void {
     checkName(key, this.limits, 'key');
-    if (!this.mayCollide && key.includes('.')) this.checkDuplicates();
-  }
-
-  /** Store the collected names and values into the record and switch to per-field stores. */
-  private spill(): void {
-    const names = this.names as string[];
-    const values = this.values;
-    const fields = emptyRecord<FieldValue>();
-    for (let i = 0; i < names.length; i++) fields[names[i] as string] = values[i] as FieldValue;
-    this.record = fields;
-    this.names = null;
-    this.values = [];
+    if (!this.mayCollide && key.includes('.')) this.mayCollide = true;
   }
 
   /** Count one field against the limit and check its name length. */
@@ -224,21 +230,19 @@ export class FieldSink {
       });
     }
   }
+}
 
-  /** Store with the duplicate check. */
-  private store(name: string, value: FieldValue): void {
-    if (!this.mayCollide) this.checkDuplicates();
-    const fields = this.record as Record<string, FieldValue>;
-    if (fields[name] === undefined) this.size++;
-    else {
-      this.warnings.add(
-        'DUPLICATE_FIELD',
-        `Field "${name}" occurs more than once; the last value wins`,
-        this.pointIndex,
-      );
-    }
-    fields[name] = value;
+/**
+ * True for a key that passes every key check and contains no dot: 1 to `maxName` characters, not
+ * `__proto__` / `constructor` / `prototype`. Lengths first: the forbidden keys are 9 or 11 long.
+ */
+function plainRootKey(key: string, maxName: number): boolean {
+  const n = key.length;
+  if (n === 0 || n > maxName) return false;
+  if ((n === 9 || n === 11) && (key === '__proto__' || key === 'prototype' || key === 'constructor')) {
+    return false;
   }
+  return !key.includes('.');
 }
 
 /**

@@ -66,16 +66,35 @@ const MAX_NUMBER_CHARS = 20;
 
 /** Write the decimal digits of the integer 0 ≤ v < 2^31 at `pos`; returns the end. */
 function writeDigits(b: Buffer, pos: number, v: number): number {
-  let n = 1;
-  for (let t = v; t >= 10; t = Math.floor(t / 10)) n++;
-  const end = pos + n;
-  for (let i = end - 1; i >= pos; i--) {
-    const q = Math.floor(v / 10);
-    b[i] = 48 + v - q * 10;
-    v = q;
+  // Int32 arithmetic throughout: V8 turns the divisions by 10 into multiplications.
+  let end = pos + 1;
+  for (let t = v; t >= 10; t = (t / 10) | 0) end++;
+  for (let i = end - 1, r = v | 0; i >= pos; i--) {
+    const q = (r / 10) | 0;
+    b[i] = 48 + r - q * 10;
+    r = q;
   }
   return end;
 }
+
+/** Write the integer 0 ≤ f < 10^d as exactly `d` digits, zero-padded, at `pos`; returns the end. */
+function writeFraction(b: Buffer, pos: number, f: number, d: number): number {
+  for (let i = pos + d - 1, r = f | 0; i >= pos; i--) {
+    const q = (r / 10) | 0;
+    b[i] = 48 + r - q * 10;
+    r = q;
+  }
+  return pos + d;
+}
+
+/** Node's Buffer#latin1Slice (what `toString('latin1', …)` calls after checking its arguments). */
+const latin1Slice = (
+  Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }
+).latin1Slice;
+const readLatin1 =
+  latin1Slice === undefined
+    ? (b: Buffer, end: number) => b.toString('latin1', 0, end)
+    : (b: Buffer, end: number) => latin1Slice.call(b, 0, end);
 
 /**
  * `JSON.stringify(arr)` for an array of numbers that all take the fast path of {@link numberText}
@@ -113,18 +132,12 @@ export function numberArrayText(arr: readonly unknown[]): string | undefined {
         const ip = Math.floor(m / p);
         pos = writeDigits(b, pos, ip);
         b[pos++] = 0x2e; // .
-        let f = m - ip * p;
-        for (let j = pos + d - 1; j >= pos; j--) {
-          const q = Math.floor(f / 10);
-          b[j] = 48 + f - q * 10;
-          f = q;
-        }
-        pos += d;
+        pos = writeFraction(b, pos, m - ip * p, d);
         break;
       }
     }
     if (d > 6) return undefined;
   }
   b[pos++] = 0x5d; // ]
-  return b.toString('latin1', 0, pos);
+  return readLatin1(b, pos);
 }
