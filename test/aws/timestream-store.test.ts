@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-timestream-write';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTimestreamWriteClient } from '../../lambdas/adapters/aws/clients.js';
+import { createTimestreamQueryClient } from '../../lambdas/adapters/aws/timestream-query.js';
 import { TimestreamTelemetryStore } from '../../lambdas/adapters/aws/timestream-store.js';
 import { emptyRecord, type Point } from '../../lambdas/core/model/point.js';
 import { type MotoServer, startMoto, useMotoEnv } from '../support/moto.js';
@@ -230,7 +231,53 @@ describe('TimestreamTelemetryStore on moto', () => {
     await expect(store().write('t1', pointsOf(1))).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
-  it('query and latest are not implemented yet (typed error)', async () => {
-    await expect(store().latest('t1', 'dev-1')).rejects.toMatchObject({ code: 'NOT_IMPLEMENTED' });
+  it('answers query and latest through the Timestream query reader (moto serves queued results)', async () => {
+    // moto has no query engine: it answers queued results in order (DESCRIBE, then the two queries).
+    const describe = {
+      QueryId: 'describe',
+      ColumnInfo: [
+        { Name: 'Column', Type: { ScalarType: 'VARCHAR' } },
+        { Name: 'Type', Type: { ScalarType: 'VARCHAR' } },
+        { Name: 'Timestream attribute type', Type: { ScalarType: 'VARCHAR' } },
+      ],
+      Rows: [
+        ['time', 'TIMESTAMP'],
+        ['tenant', 'DIMENSION'],
+        ['device', 'DIMENSION'],
+        ['measure_name', 'MEASURE_NAME'],
+        ['value', 'MULTI'],
+      ].map(([name, kind]) => ({
+        Data: [{ ScalarValue: name }, { ScalarValue: 'double' }, { ScalarValue: kind }],
+      })),
+    };
+    const page = {
+      QueryId: 'page',
+      ColumnInfo: [
+        { Name: 'time', Type: { ScalarType: 'TIMESTAMP' } },
+        { Name: 'f0', Type: { ScalarType: 'DOUBLE' } },
+      ],
+      Rows: [{ Data: [{ ScalarValue: '2025-10-09 08:53:20.000000000' }, { ScalarValue: '7' }] }],
+    };
+    const latest = {
+      QueryId: 'latest',
+      ColumnInfo: [
+        { Name: 'v0', Type: { ScalarType: 'DOUBLE' } },
+        { Name: 't0', Type: { ScalarType: 'TIMESTAMP' } },
+      ],
+      Rows: [{ Data: [{ ScalarValue: '7' }, { ScalarValue: '2025-10-09 08:53:20.000000000' }] }],
+    };
+    const queued = await fetch(`${moto.url}/moto-api/static/timestream/query-results`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region: process.env.AWS_REGION, results: { null: [describe, page, latest] } }),
+    });
+    expect(queued.status).toBe(201);
+    const withQueries = store({ query: { client: createTimestreamQueryClient(process.env) } });
+    expect(
+      await withQueries.query({ tenant: 't1', device: 'dev-1', from: T, to: T + 60_000, limit: 10 }),
+    ).toEqual({ points: [{ time: T, fields: { value: 7 } }] });
+    expect(await withQueries.latest('t1', 'dev-1')).toEqual([{ field: 'value', time: T, value: 7 }]);
+    // A store built with a write client only refuses queries with a typed error.
+    await expect(store().latest('t1', 'dev-1')).rejects.toMatchObject({ code: 'STORE_NOT_CONFIGURED' });
   });
 });
