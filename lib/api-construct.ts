@@ -7,7 +7,8 @@
  *   attribute (set by administrators, not writable by users) and the `operator` / `viewer` groups.
  * - {@link FleetwireApi} (stateless stack): an HTTP API whose every route goes through a Lambda
  *   authorizer (API keys and Cognito ID tokens), the API function, stage throttling and JSON access logs;
- *   plus the command-events function fed by IoT rules (device responses, connection lifecycle) and the
+ *   plus the command-events function fed by IoT rules (device responses, connection lifecycle, command-topic
+ *   subscriptions) and the
  *   event-log function fed by an EventBridge rule on the system-event bus.
  *
  * Why a Lambda authorizer and not API Gateway's JWT authorizer: an HTTP API route takes exactly one
@@ -498,7 +499,14 @@ export class FleetwireApi extends Construct {
       {
         id: 'Presence',
         sql: "SELECT clientId, eventType, timestamp FROM '$aws/events/presence/+/+'",
-        description: 'Fleetwire: device connected/disconnected (delivers held commands)',
+        description: 'Fleetwire: device connected/disconnected (registry connected flag)',
+      },
+      {
+        // Held commands go out when the device has subscribed to its command topic, not at connect:
+        // a publish between CONNACK and SUBSCRIBE would be lost while recorded SENT.
+        id: 'Subscriptions',
+        sql: "SELECT clientId, eventType, timestamp, topics FROM '$aws/events/subscriptions/subscribed/+'",
+        description: 'Fleetwire: device subscribed to its command topic (delivers held commands)',
       },
     ];
     this.rules = ruleDefs.map(

@@ -1,7 +1,9 @@
 /**
- * The command-events Lambda: IoT rules deliver device command responses (`cmd/<app>/+/res`, `…/ack`) and
- * connection lifecycle events (`$aws/events/presence/+/+`); both are applied by
- * lambdas/services/command-events.ts with conditional command transitions.
+ * The command-events Lambda: IoT rules deliver device command responses (`cmd/<app>/+/res`, `…/ack`),
+ * connection lifecycle events (`$aws/events/presence/+/+`: the registry's `connected` flag) and
+ * subscription events (`$aws/events/subscriptions/subscribed/+`: held commands are sent once the device
+ * has subscribed to its command topic); all are applied by lambdas/services/command-events.ts with
+ * conditional writes.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -42,13 +44,22 @@ const commands = createCommandService({
 });
 
 async function handle(event: unknown): Promise<CommandEventOutcome> {
-  const out = await handleCommandEvent(event, { registry, commands });
+  const out = await handleCommandEvent(event, { registry, commands, app: config.app });
   if (out.kind === 'response' && !out.outcome.applied) {
     logger.warn('command response not applied', { code: out.outcome.code, commandId: out.outcome.commandId });
   } else {
     logger.info('command event', {
       kind: out.kind,
-      ...(out.kind === 'lifecycle' ? { deviceId: out.deviceId, sent: out.sent } : {}),
+      ...(out.kind === 'lifecycle'
+        ? {
+            event: out.event,
+            deviceId: out.deviceId,
+            recorded: out.recorded,
+            sent: out.sent,
+            timedOut: out.timedOut,
+          }
+        : {}),
+      ...(out.kind === 'ignored' ? { reason: out.reason } : {}),
     });
   }
   return out;

@@ -34,6 +34,11 @@ export interface DeviceRecord {
    * `undefined` when unknown: commands are then sent immediately rather than held.
    */
   connected?: boolean;
+  /**
+   * Event time (epoch ms) of the lifecycle event that last set `connected`; orders those events, so an
+   * older one delivered late (IoT lifecycle events may arrive out of order) cannot overwrite a newer one.
+   */
+  connectedAt?: number;
   /** Firmware version reported by the device or assigned. */
   firmwareVersion?: string;
   status: DeviceStatus;
@@ -65,4 +70,12 @@ export interface DeviceRegistry {
   delete(tenant: string, deviceId: string): Promise<boolean>;
   /** Record a receive time; only moves `lastSeen` forward. */
   touch(deviceId: string, seenAt: number): Promise<void>;
+  /**
+   * Record the connection state a lifecycle event reported at `at` (event time, epoch ms), writing only
+   * `connected` and `connectedAt` (never the whole record, which would race with `touch` and API edits),
+   * and only when no newer event was recorded; on equal times a disconnect wins. Returns whether it was
+   * applied (false also when the device does not exist). Optional: registries fed by their own broker
+   * (the local stack) record connection state there.
+   */
+  recordConnection?(tenant: string, deviceId: string, connected: boolean, at: number): Promise<boolean>;
 }

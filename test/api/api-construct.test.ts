@@ -90,21 +90,37 @@ describe('FleetwireApi', () => {
     });
   });
 
-  it('routes device responses, acknowledgements and presence events to command-events with an error action', () => {
+  it('routes device responses, acknowledgements, presence and subscription events to command-events with an error action', () => {
     const rules = Object.values(api.findResources('AWS::IoT::TopicRule')).map(
       (r) => r.Properties.TopicRulePayload,
     );
     expect(rules.map((r) => r.Sql)).toEqual([
       expect.stringContaining(`FROM 'cmd/${settings.names.app}/+/res'`),
       expect.stringContaining(`FROM 'cmd/${settings.names.app}/+/ack'`),
-      expect.stringContaining("FROM '$aws/events/presence/+/+'"),
+      "SELECT clientId, eventType, timestamp FROM '$aws/events/presence/+/+'",
+      // The subscription lifecycle event carries the SUBSCRIBE's topic filters in `topics`.
+      "SELECT clientId, eventType, timestamp, topics FROM '$aws/events/subscriptions/subscribed/+'",
     ]);
+    const commandEvents = Object.entries(api.findResources('AWS::Lambda::Function')).find(
+      ([, f]) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'fleetwire-command-events',
+    )?.[0];
+    expect(commandEvents).toBeDefined();
+    for (const r of rules) {
+      expect(r.Actions).toEqual([{ Lambda: { FunctionArn: { 'Fn::GetAtt': [commandEvents, 'Arn'] } } }]);
+    }
+    for (const [id] of Object.entries(api.findResources('AWS::IoT::TopicRule'))) {
+      api.hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'iot.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [commandEvents, 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': [id, 'Arn'] },
+      });
+    }
     for (const r of rules) {
       expect(r.AwsIotSqlVersion).toBe('2016-03-23');
       expect(r.ErrorAction.CloudwatchLogs).toBeDefined();
     }
-    // 3 IoT rules, 5 routes, the authorizer, the event-log rule, the sweep schedule.
-    api.resourceCountIs('AWS::Lambda::Permission', 3 + 5 + 1 + 1 + 1);
+    // 4 IoT rules, 5 routes, the authorizer, the event-log rule, the sweep schedule.
+    api.resourceCountIs('AWS::Lambda::Permission', 4 + 5 + 1 + 1 + 1);
     api.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
   });
 

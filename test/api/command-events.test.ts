@@ -77,10 +77,10 @@ describe('handleCommandEvent', () => {
     expect((await h.deps.commands.get('acme', c.commandId))?.status).toBe('SENT');
   });
 
-  it('tracks connection state and delivers held commands on connect', async () => {
+  it('tracks connection state from presence events without sending held commands at connect', async () => {
     expect(
       await handleCommandEvent({ clientId: dev, eventType: 'disconnected', timestamp: 1 }, deps),
-    ).toMatchObject({ kind: 'lifecycle', connected: false });
+    ).toMatchObject({ kind: 'lifecycle', event: 'disconnected', connected: false, sent: 0 });
     expect((await h.deps.registry.getByThing(dev))?.connected).toBe(false);
     const held = (
       await h.call(h.keys.acmeOperator, 'POST', `/v1/devices/${dev}/commands`, {
@@ -90,11 +90,101 @@ describe('handleCommandEvent', () => {
     expect(held.status).toBe('QUEUED');
     const device = (await h.call(h.keys.acmeViewer, 'GET', `/v1/devices/${dev}`)).body;
     expect(device.connected).toBe(false);
+    const published = h.deps.publisher.sent.length;
+    // Connected, but not yet subscribed to its command topic: a publish now could be lost.
     const out = await handleCommandEvent({ clientId: dev, eventType: 'connected', timestamp: 2 }, deps);
-    expect(out).toMatchObject({ kind: 'lifecycle', connected: true, sent: 1, timedOut: 0 });
-    expect((await h.deps.commands.get('acme', held.commandId))?.status).toBe('SENT');
+    expect(out).toMatchObject({ kind: 'lifecycle', event: 'connected', connected: true, sent: 0 });
+    expect((await h.deps.registry.getByThing(dev))?.connected).toBe(true);
+    expect((await h.deps.commands.get('acme', held.commandId))?.status).toBe('QUEUED');
+    expect(h.deps.publisher.sent).toHaveLength(published);
     expect((await handleCommandEvent({ clientId: 'unknown', eventType: 'connected' }, deps)).kind).toBe(
       'ignored',
     );
+  });
+
+  it('delivers held commands, oldest first, once the device subscribes to its command topic', async () => {
+    await handleCommandEvent({ clientId: dev, eventType: 'disconnected', timestamp: 1 }, deps);
+    const ids: string[] = [];
+    for (const action of ['FIRST', 'SECOND']) {
+      h.clock.now += 1000;
+      ids.push(
+        (await h.call(h.keys.acmeOperator, 'POST', `/v1/devices/${dev}/commands`, { body: { action } })).body
+          .commandId,
+      );
+    }
+    await handleCommandEvent({ clientId: dev, eventType: 'connected', timestamp: 2 }, deps);
+    const before = h.deps.publisher.sent.length;
+    // The payload shape of AWS IoT's subscribe lifecycle event (developer guide, "Lifecycle events").
+    const out = await handleCommandEvent(
+      {
+        clientId: dev,
+        thingName: dev,
+        timestamp: 3,
+        eventType: 'subscribed',
+        sessionIdentifier: '00000000-0000-0000-0000-000000000000',
+        principalIdentifier: '12345678901234567890123456789012',
+        topics: [`cmd/fleetwire/${dev}/req`],
+      },
+      deps,
+    );
+    expect(out).toMatchObject({ kind: 'lifecycle', event: 'subscribed', connected: true, sent: 2 });
+    const sent = h.deps.publisher.sent.slice(before);
+    expect(sent.map((m) => m.topic)).toEqual([`cmd/fleetwire/${dev}/req`, `cmd/fleetwire/${dev}/req`]);
+    expect(sent.map((m) => JSON.parse(m.payload).command_id)).toEqual(ids);
+    for (const id of ids) expect((await h.deps.commands.get('acme', id))?.status).toBe('SENT');
+    // A second SUBSCRIBE (a resubscribe, a duplicate event) finds nothing left to send.
+    expect(
+      await handleCommandEvent(
+        { clientId: dev, eventType: 'subscribed', timestamp: 4, topics: [`cmd/fleetwire/${dev}/#`] },
+        deps,
+      ),
+    ).toMatchObject({ kind: 'lifecycle', sent: 0 });
+    expect(h.deps.publisher.sent).toHaveLength(before + 2);
+  });
+
+  it('marks a device subscribed before its connect event was processed as connected', async () => {
+    await handleCommandEvent({ clientId: dev, eventType: 'disconnected', timestamp: 1 }, deps);
+    const held = (
+      await h.call(h.keys.acmeOperator, 'POST', `/v1/devices/${dev}/commands`, {
+        body: { action: 'SOFT_RESET' },
+      })
+    ).body;
+    const out = await handleCommandEvent(
+      { clientId: dev, eventType: 'subscribed', timestamp: 3, topics: [`cmd/+/${dev}/req`] },
+      deps,
+    );
+    expect(out).toMatchObject({ kind: 'lifecycle', connected: true, sent: 1 });
+    expect((await h.deps.registry.getByThing(dev))?.connected).toBe(true);
+    expect((await h.deps.commands.get('acme', held.commandId))?.status).toBe('SENT');
+  });
+
+  it('ignores subscriptions that do not cover the command topic, and malformed subscription events', async () => {
+    await handleCommandEvent({ clientId: dev, eventType: 'disconnected', timestamp: 1 }, deps);
+    const held = (
+      await h.call(h.keys.acmeOperator, 'POST', `/v1/devices/${dev}/commands`, {
+        body: { action: 'SOFT_RESET' },
+      })
+    ).body;
+    const cases: unknown[] = [
+      { clientId: dev, eventType: 'subscribed', timestamp: 2, topics: [`dt/fleetwire/${dev}/ems`] },
+      { clientId: dev, eventType: 'subscribed', timestamp: 2, topics: [`cmd/fleetwire/other/req`] },
+      { clientId: dev, eventType: 'subscribed', timestamp: 2, topics: [`cmd/other-app/${dev}/req`] },
+      { clientId: dev, eventType: 'subscribed', timestamp: 2, topics: [] },
+      { clientId: dev, eventType: 'subscribed', timestamp: 2, topics: `cmd/fleetwire/${dev}/req` },
+      { clientId: dev, eventType: 'subscribed', timestamp: 2, topics: [42] },
+      {
+        clientId: dev,
+        eventType: 'subscribed',
+        timestamp: 2,
+        topics: Array.from({ length: 65 }, () => `cmd/fleetwire/${dev}/req`),
+      },
+      { clientId: dev, eventType: 'unsubscribed', timestamp: 2, topics: [`cmd/fleetwire/${dev}/req`] },
+      { clientId: 'no-such-device', eventType: 'subscribed', topics: ['cmd/fleetwire/no-such-device/req'] },
+      { clientId: `${dev}/x`, eventType: 'subscribed', topics: ['#'] },
+    ];
+    for (const e of cases)
+      expect((await handleCommandEvent(e, deps)).kind, JSON.stringify(e).slice(0, 120)).toBe('ignored');
+    expect((await h.deps.commands.get('acme', held.commandId))?.status).toBe('QUEUED');
+    expect((await h.deps.registry.getByThing(dev))?.connected).toBe(false);
   });
 });

@@ -99,6 +99,7 @@ function toRecord(item: Record<string, unknown>): DeviceRecord {
     'configApplications',
     'configUpdatedAt',
     'connected',
+    'connectedAt',
     'firmwareVersion',
     'lastSeen',
   ] as const;
@@ -295,6 +296,34 @@ export class DynamoDbDeviceRegistry implements DeviceRegistry {
       );
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  /**
+   * Set `connected`/`connectedAt` from a lifecycle event with one conditional UpdateItem: nothing else in
+   * the item is written (ingest's `lastSeen` and API edits are untouched), and the condition orders
+   * events by their time, so a late, older disconnect cannot overwrite a newer connect. On equal times a
+   * disconnect wins (a command is then held rather than published into a closed session). Returns false
+   * when a newer (or equal) event was already recorded or the device does not exist.
+   */
+  async recordConnection(tenant: string, deviceId: string, connected: boolean, at: number): Promise<boolean> {
+    checkTenant(tenant);
+    if (!Number.isFinite(at)) throw new RegistryArgumentError('connection event time must be finite');
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { [PK]: tenant, [SK]: deviceId },
+          UpdateExpression: 'SET #c = :c, #ca = :t',
+          ConditionExpression: `attribute_exists(#d) AND (attribute_not_exists(#ca) OR #ca ${connected ? '<' : '<='} :t)`,
+          ExpressionAttributeNames: { '#d': SK, '#c': 'connected', '#ca': 'connectedAt' },
+          ExpressionAttributeValues: { ':c': connected, ':t': at },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
     }
   }
 
