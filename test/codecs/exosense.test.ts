@@ -235,3 +235,70 @@ describe('ExoSense data_in properties', () => {
     );
   });
 });
+
+describe('ExoSense fast path (the parsed object reused as the fields record)', () => {
+  // Keys that exercise both paths: plain channels, dotted and reserved keys, "__error" members.
+  const anyKeyArb = fc.oneof(
+    { weight: 6, arbitrary: keyArb },
+    fc.constantFrom('__error', '__reserved', 'a.b', 'x', 'x.y', 'x.__error', '__proto__', 'constructor', ''),
+  );
+  const valueArb: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small', maxDepth: 3 },
+      scalarArb,
+      fc.constant(null),
+      fc.array(fc.oneof(scalarArb, fc.constant(null)), { maxLength: 4 }),
+      fc.dictionary(anyKeyArb, tie('v'), { maxKeys: 4 }),
+    ),
+  })).v;
+  const messageArb = fc.dictionary(anyKeyArb, valueArb, { maxKeys: 12 }).map((o) => JSON.stringify(o));
+
+  /** The result, or the error code, through a path that never reuses the parsed object. */
+  function general(text: string): unknown {
+    try {
+      const r = decodeExosenseValue(JSON.parse(text), CTX, L);
+      return { ...r, points: r.points.map((p) => ({ ...p, fields: plain(p.fields) })) };
+    } catch (e) {
+      return codeOf(() => {
+        throw e;
+      });
+    }
+  }
+
+  it('gives the same fields, warnings and errors as the general path', () => {
+    fc.assert(
+      fc.property(messageArb, (text) => {
+        let fast: unknown;
+        try {
+          const r = decodeExosense(utf8(text), CTX, L);
+          expect(r.points.every((p) => Object.getPrototypeOf(p.fields) === null)).toBe(true);
+          fast = { ...r, points: r.points.map((p) => ({ ...p, fields: plain(p.fields) })) };
+        } catch (e) {
+          fast = codeOf(() => {
+            throw e;
+          });
+        }
+        expect(fast).toEqual(general(text));
+      }),
+      { numRuns: RUNS * 3 },
+    );
+  });
+
+  it('puts object channels after the scalar channels and channel errors last', () => {
+    const r = decodeExosense(
+      utf8('{"001":1,"003":{"lat":2,"lng":3},"004":[1,2],"__error":{"009":"x"}}'),
+      CTX,
+      L,
+    );
+    expect(Object.keys(r.points[0]!.fields)).toEqual(['001', '004', '003.lat', '003.lng', '009.__error']);
+    expect(r.points[0]!.fields['004']).toBe('[1,2]');
+  });
+
+  it('leaves a caller-supplied object untouched', () => {
+    const value = JSON.parse('{"001":1,"003":{"lat":2},"__error":{"009":"x"}}');
+    const copy = structuredClone(value);
+    decodeExosenseValue(value, CTX, L);
+    expect(value).toEqual(copy);
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+  });
+});

@@ -105,7 +105,8 @@ function decodeJsonValue(
     case 'ems':
       return decodeEmsValue(value, ctx, limits);
     case 'exosense':
-      return decodeExosenseValue(value, ctx, limits);
+      // auto parsed the value itself and uses it for nothing else.
+      return decodeExosenseValue(value, ctx, limits, { owned: true });
   }
 }
 

@@ -28,9 +28,17 @@ import type { DecodeContext, DecodeResult, FieldValue } from '../model/point.js'
 import { emptyRecord } from '../model/point.js';
 import { parseJson } from './envelope.js';
 import { rootNames } from './field-names.js';
-import { FieldSink, readJsonPayload, receiveTime, resolveDevice } from './json-fields.js';
+import {
+  checkDepth,
+  FieldSink,
+  plainRootKey,
+  readJsonPayload,
+  receiveTime,
+  resolveDevice,
+  scalarArrayText,
+} from './json-fields.js';
 import { checkName, checkString, isObject } from './values.js';
-import { WarningList } from './warnings.js';
+import { MAX_WARNINGS, type WarningCode, WarningList } from './warnings.js';
 
 /** The protected root key carrying per-channel errors. */
 export const EXOSENSE_ERROR_KEY = '__error';
@@ -39,19 +47,41 @@ export const CHANNEL_ERROR_SUFFIX = '.__error';
 
 /** Decode an ExoSense `data_in` payload (JSON object or JSON string of it; optionally raw gzip). */
 export function decodeExosense(bytes: Uint8Array, ctx: DecodeContext, limits: DecodeLimits): DecodeResult {
-  return decodeExosenseValue(readJsonPayload(bytes, limits), ctx, limits);
+  return decodeExosenseValue(readJsonPayload(bytes, limits), ctx, limits, { owned: true });
+}
+
+/** Options of {@link decodeExosenseValue}. */
+export interface ExosenseValueOptions {
+  /**
+   * The value is the caller's own fresh JSON.parse output, used for nothing else: the decoder may turn
+   * it into the point's fields record instead of copying it (see `reuseAsFields`). @default false
+   */
+  owned?: boolean;
 }
 
 /** Decode an already-parsed `data_in` value (used by `auto`, which parses once). */
-export function decodeExosenseValue(value: unknown, ctx: DecodeContext, limits: DecodeLimits): DecodeResult {
+export function decodeExosenseValue(
+  value: unknown,
+  ctx: DecodeContext,
+  limits: DecodeLimits,
+  opts: ExosenseValueOptions = {},
+): DecodeResult {
   // data_in as a JSON-encoded string: unwrap exactly once (its length is bounded by the payload's).
-  const root = typeof value === 'string' ? parseJson(value) : value;
+  const isText = typeof value === 'string';
+  const root = isText ? parseJson(value) : value;
   if (!isObject(root)) {
     throw new DecodeError('SCHEMA_VIOLATION', 'ExoSense data_in must be a JSON object of channel values');
   }
   const device = resolveDevice(ctx, undefined, limits, 'ExoSense data_in');
   const time = receiveTime(ctx, limits, 'ExoSense data_in carries no timestamp');
   const warnings = new WarningList();
+  if (isText || opts.owned) {
+    const fields = reuseAsFields(root, limits, warnings);
+    if (fields !== undefined) {
+      const points = [{ device, time, tags: emptyRecord<string>(), fields }];
+      return { format: 'exosense', points, frames: [], warnings: warnings.finish() };
+    }
+  }
   const sink = new FieldSink(limits, warnings, 0);
   const names = rootNames();
   let errors: unknown;
@@ -84,26 +114,153 @@ function putChannelErrors(sink: FieldSink, errors: unknown, limits: DecodeLimits
     throw new DecodeError('SCHEMA_VIOLATION', '__error must be an object of channel id → error message');
   }
   for (const channel of Object.keys(errors)) {
-    checkName(channel, limits, 'channel id');
-    const msg = errors[channel];
-    let text: string;
-    switch (typeof msg) {
-      case 'string':
-        text = checkString(msg, limits, `Error of channel "${channel}"`);
-        break;
-      case 'number':
-      case 'boolean':
-        // Codes sent as numbers keep their text ("42"); JSON.parse cannot yield NaN, only ±Infinity.
-        if (typeof msg === 'number' && !Number.isFinite(msg)) {
-          throw new DecodeError('NON_FINITE_NUMBER', `Error of channel "${channel}" is not a finite number`);
-        }
-        text = String(msg);
-        break;
-      default:
-        throw new DecodeError('SCHEMA_VIOLATION', `Error of channel "${channel}" must be a string`);
-    }
-    sink.put(channel + CHANNEL_ERROR_SUFFIX, text);
+    sink.put(channel + CHANNEL_ERROR_SUFFIX, channelErrorText(channel, errors[channel], limits));
   }
+}
+
+/** A channel's error message as stored: strings as sent, numbers and booleans as their text. */
+function channelErrorText(channel: string, msg: unknown, limits: DecodeLimits): string {
+  checkName(channel, limits, 'channel id');
+  switch (typeof msg) {
+    case 'string':
+      return checkString(msg, limits, `Error of channel "${channel}"`);
+    case 'number':
+    case 'boolean':
+      // Codes sent as numbers keep their text ("42"); JSON.parse cannot yield NaN, only ±Infinity.
+      if (typeof msg === 'number' && !Number.isFinite(msg)) {
+        throw new DecodeError('NON_FINITE_NUMBER', `Error of channel "${channel}" is not a finite number`);
+      }
+      return String(msg);
+    default:
+      throw new DecodeError('SCHEMA_VIOLATION', `Error of channel "${channel}" must be a string`);
+  }
+}
+
+/**
+ * The fast path for a `data_in` object the decoder owns: that object itself becomes the fields record
+ * (prototype set to null, arrays replaced by their text, nulls, reserved keys and `__error` removed,
+ * object channels replaced by their flattened fields and channel errors added at the end), so a
+ * gateway's 1000 channels are validated once and not copied name by name into a new record.
+ *
+ * It takes only the plain case and otherwise returns undefined having changed nothing — a key that
+ * fails a check or contains a dot, an invalid value, a nested name that could meet another, too many
+ * fields, no fields at all, or any error — and the general path then decodes or rejects the message
+ * exactly as before. The only visible difference from the general path is key order: flattened object
+ * channels follow the scalar channels instead of sitting in their place.
+ */
+function reuseAsFields(
+  root: Record<string, unknown>,
+  limits: DecodeLimits,
+  warnings: WarningList,
+): Record<string, FieldValue> | undefined {
+  try {
+    return reuse(root, limits, warnings);
+  } catch {
+    return undefined;
+  }
+}
+
+function reuse(
+  root: Record<string, unknown>,
+  limits: DecodeLimits,
+  warnings: WarningList,
+): Record<string, FieldValue> | undefined {
+  const maxName = limits.maxNameLength;
+  const maxString = limits.maxStringLength;
+  // Warnings go to a list of their own until the fast path is sure to succeed.
+  const local = new WarningList();
+  const nested = new FieldSink(limits, local, 0);
+  const names = rootNames();
+  const keys = Object.keys(root);
+  /** Indexes of keys removed or rewritten (arrays → text), and the texts of the rewritten ones. */
+  const changed: number[] = [];
+  const texts: (string | undefined)[] = [];
+  let count = 0;
+  let stored = 0;
+  let errors: unknown;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (!plainRootKey(key, maxName)) return undefined;
+    if (key.charCodeAt(0) === 95 /* _ */ && key.charCodeAt(1) === 95) {
+      if (key === EXOSENSE_ERROR_KEY) errors = root[key];
+      else local.add('RESERVED_KEY', `Reserved key "${key}" was skipped`, 0);
+      changed.push(i);
+      texts.push(undefined);
+      continue;
+    }
+    const v = root[key];
+    switch (typeof v) {
+      case 'number':
+        if (v - v !== 0) return undefined;
+        break;
+      case 'string':
+        if (v.length > maxString) return undefined;
+        break;
+      case 'boolean':
+        break;
+      case 'object':
+        changed.push(i);
+        if (v === null) {
+          local.add('NULL_VALUE', `Field "${key}" is null and was left out`, 0);
+          texts.push(undefined);
+          count++;
+          continue;
+        }
+        if (Array.isArray(v)) {
+          checkDepth(2, limits);
+          texts.push(scalarArrayText(v, limits, `Field "${key}"`));
+          break;
+        }
+        texts.push(undefined);
+        nested.putMember(names, key, v, 1);
+        continue;
+      default:
+        return undefined;
+    }
+    count++;
+    stored++;
+  }
+  if (nested.collisionPossible) return undefined;
+  const nestedNames = nested.collectedNames();
+  let errorNames: string[] | undefined;
+  let errorTexts: string[] | undefined;
+  if (errors !== undefined) {
+    if (!isObject(errors)) return undefined;
+    errorNames = [];
+    errorTexts = [];
+    for (const channel of Object.keys(errors)) {
+      const name = channel + CHANNEL_ERROR_SUFFIX;
+      if (name.length > maxName) return undefined;
+      errorNames.push(name);
+      errorTexts.push(channelErrorText(channel, errors[channel], limits));
+    }
+    // An object channel with an "__error" member would flatten onto a channel error's name.
+    for (let j = 0; j < nestedNames.length; j++) {
+      if ((nestedNames[j] as string).endsWith(CHANNEL_ERROR_SUFFIX)) return undefined;
+    }
+  }
+  const errorCount = errorNames === undefined ? 0 : errorNames.length;
+  if (count + nested.count + errorCount > limits.maxFieldsPerPoint) return undefined;
+  if (stored + nested.size + errorCount === 0) return undefined;
+  // Past the warning cap the general path reports how many were dropped.
+  if (local.items.length >= MAX_WARNINGS) return undefined;
+
+  // Committed: from here on nothing can fail. Root keys have no dot and every added name has one, so
+  // no added name meets a key left in place.
+  Object.setPrototypeOf(root, null);
+  for (let j = 0; j < changed.length; j++) {
+    const key = keys[changed[j] as number] as string;
+    const text = texts[j];
+    if (text === undefined) delete root[key];
+    else root[key] = text;
+  }
+  const nestedValues = nested.collectedValues();
+  for (let j = 0; j < nestedNames.length; j++) root[nestedNames[j] as string] = nestedValues[j];
+  for (let j = 0; j < errorCount; j++) {
+    root[(errorNames as string[])[j] as string] = (errorTexts as string[])[j];
+  }
+  for (const w of local.items) warnings.add(w.code as WarningCode, w.message, w.index);
+  return root as Record<string, FieldValue>;
 }
 
 /** A channel value as a device sends it: scalar, array of scalars, or an object (e.g. a location). */

@@ -170,6 +170,21 @@ export class FieldSink {
     this.size++;
   }
 
+  /** Whether two collected names may be equal (a dotted key or a computed name was seen). */
+  get collisionPossible(): boolean {
+    return this.mayCollide;
+  }
+
+  /** The names collected so far, in walk order (for a caller that stores the fields itself). */
+  collectedNames(): readonly string[] {
+    return this.names;
+  }
+
+  /** The values of {@link collectedNames}, index for index. */
+  collectedValues(): readonly FieldValue[] {
+    return this.values;
+  }
+
   /** Check the names for duplicates (for callers that build names which may repeat). */
   checkDuplicates(): void {
     this.mayCollide = true;
@@ -236,7 +251,7 @@ export class FieldSink {
  * True for a key that passes every key check and contains no dot: 1 to `maxName` characters, not
  * `__proto__` / `constructor` / `prototype`. Lengths first: the forbidden keys are 9 or 11 long.
  */
-function plainRootKey(key: string, maxName: number): boolean {
+export function plainRootKey(key: string, maxName: number): boolean {
   const n = key.length;
   if (n === 0 || n > maxName) return false;
   if ((n === 9 || n === 11) && (key === '__proto__' || key === 'prototype' || key === 'constructor')) {
