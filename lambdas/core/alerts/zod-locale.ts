@@ -5,6 +5,6 @@
  * side effect. A locale already chosen elsewhere (`z.config(...)`) is kept.
  */
 import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
+import { en } from 'zod/v4/locales';
 
 if (!z.config().localeError) z.config(en());
