@@ -18,6 +18,16 @@ describe('field name memo', () => {
     expect(loose.child('y').name('z')).toBe('ch1.0.y.z');
   });
 
+  it('names integer keys by position exactly as by text, inside and past the positional bound', () => {
+    const ch = rootNames().child('ch7');
+    for (const i of [0, 1, 9, 10, 4095, 4096, 4097, 123456]) {
+      expect(ch.indexName(i)).toBe(`ch7.${i}`);
+      expect(ch.indexName(i)).toBe(ch.name(String(i)));
+      expect(ch.indexChild(i).name('units')).toBe(`ch7.${i}.units`);
+    }
+    expect(uncachedNames('ch1.').indexName(3)).toBe('ch1.3');
+  });
+
   it('stays correct past its bound and starts over on the next message', () => {
     const root = rootNames();
     const node = root.child('flood');

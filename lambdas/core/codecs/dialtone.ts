@@ -114,17 +114,19 @@ function putChannel(sink: FieldSink, names: NameNode, ch: unknown, i: number, li
     checkDepth(6, limits);
     const dataIdx = item.data_idx;
     if (!isUint32(dataIdx)) throw notUint32(`dev.chans[${i}].ch_data[${j}].data_idx`);
-    const key = String(dataIdx);
     // putValue handles null (left out, warned), objects (flattened) and arrays like any other JSON value.
     const val = item.val;
-    sink.putValue(chNames.name(key), val, 6);
+    sink.putValue(chNames.indexName(dataIdx), val, 6);
     const units = item.units;
     // Units travel with their value: a reading left out (null) takes its units with it.
     if (val !== null && units !== undefined && units !== null) {
       if (typeof units === 'object') {
-        throw new DecodeError('SCHEMA_VIOLATION', `Units of ch${chIdx}.${key} must be a number or string`);
+        throw new DecodeError(
+          'SCHEMA_VIOLATION',
+          `Units of ch${chIdx}.${dataIdx} must be a number or string`,
+        );
       }
-      const unitsName = chNames.child(key).name('units');
+      const unitsName = chNames.indexChild(dataIdx).name('units');
       sink.put(unitsName, checkFieldValue(units, limits, unitsName));
     }
   }

@@ -23,10 +23,16 @@ export const MAX_CACHED_NAMES = 20_000;
 
 let budget = MAX_CACHED_NAMES;
 
+/** Largest integer key memoized by position ({@link NameNode.indexName}) rather than only by text. */
+export const MAX_INDEX_KEY = 4096;
+
 /** One object level: the dotted prefix of its members (`''` at the root, else ending with a dot). */
 export class NameNode {
   private names: Map<string, string> | undefined;
   private kids: Map<string, NameNode> | undefined;
+  /** Memoized names and levels of integer keys (DialTone `data_idx`), by the integer itself. */
+  private indexNames: (string | undefined)[] | undefined;
+  private indexKids: (NameNode | undefined)[] | undefined;
 
   /**
    * @param prefix the dotted prefix of this level's members
@@ -65,6 +71,43 @@ export class NameNode {
       }
     }
     return n;
+  }
+
+  /**
+   * `name(String(i))` for an integer key 0 ≤ i (DialTone's `data_idx`), without building the key text
+   * when it is memoized. Only names the memo kept are remembered by position, so the bound holds.
+   */
+  indexName(i: number): string {
+    if (i > MAX_INDEX_KEY) return this.name(String(i));
+    let byIndex = this.indexNames;
+    if (byIndex === undefined) {
+      byIndex = [];
+      this.indexNames = byIndex;
+    }
+    let n = byIndex[i];
+    if (n === undefined) {
+      const key = String(i);
+      n = this.name(key);
+      if (this.names?.get(key) === n) byIndex[i] = n;
+    }
+    return n;
+  }
+
+  /** `child(String(i))` for an integer key 0 ≤ i, memoized by position like {@link indexName}. */
+  indexChild(i: number): NameNode {
+    if (i > MAX_INDEX_KEY) return this.child(String(i));
+    let byIndex = this.indexKids;
+    if (byIndex === undefined) {
+      byIndex = [];
+      this.indexKids = byIndex;
+    }
+    let k = byIndex[i];
+    if (k === undefined) {
+      const key = String(i);
+      k = this.child(key);
+      if (this.kids?.get(key) === k) byIndex[i] = k;
+    }
+    return k;
   }
 
   /** The level of member `key` when that member is an object. */
