@@ -173,8 +173,8 @@ class SeriesKeys {
   /** The series of `p`, or the reason its tags cannot be stored. */
   of(p: Point): SeriesKey | string {
     const tags = p.tags;
+    if (p.device === this.prevDevice && this.sameTags(tags)) return this.prev;
     const keys = Object.keys(tags);
-    if (p.device === this.prevDevice && this.sameTags(tags, keys)) return this.prev;
     this.prevDevice = p.device;
     this.prevTags = tags;
     this.prevKeys = keys;
@@ -182,16 +182,16 @@ class SeriesKeys {
     return this.prev;
   }
 
-  /** Whether `tags` (with own keys `keys`, in their order) equal the previous point's tags. */
-  private sameTags(tags: Record<string, string>, keys: string[]): boolean {
+  /** Whether `tags` equal the previous point's tags, key by key in their order (no array built). */
+  private sameTags(tags: Record<string, string>): boolean {
     const prevKeys = this.prevKeys;
-    if (keys.length !== prevKeys.length) return false;
     const prevTags = this.prevTags as Record<string, string>;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
+    let i = 0;
+    for (const k in tags) {
       if (k !== prevKeys[i] || tags[k] !== prevTags[k]) return false;
+      i++;
     }
-    return true;
+    return i === prevKeys.length;
   }
 
   private build(device: string, tags: Record<string, string>, tagKeys: string[]): SeriesKey | string {
