@@ -12,14 +12,13 @@
  * Correctness (for 1e-6 ≤ |x| < 1e9 and d ≤ 6 fraction digits; anything else goes to `String(x)`):
  * - if `m = Math.round(|x|·10^d)` and `m / 10^d === |x|`, the decimal m·10^-d reads back as x, because
  *   IEEE division of the exact integers m and 10^d is correctly rounded, just as parsing is;
- * - the first such d is the fewest fraction digits of any decimal that reads back as x: a shorter
- *   decimal m'·10^-d' within half an ulp of x would make |x|·10^d' lie within 0.12 of the integer m'
- *   (ulp(1e9)·10^6/2 plus the product's own rounding error), so Math.round would have found it;
+ * - any decimal m'·10^-d' (d' ≤ 6) that reads back as x lies within half an ulp of x, so |x|·10^6 lies
+ *   within 0.12 of the integer m'·10^(6−d') (ulp(1e9)·10^6/2 plus the product's own rounding error):
+ *   `Math.round(|x|·10^6)` is exactly that integer, and the fewest digits d are found by stripping its
+ *   trailing zeros (each stripped zero leaves a decimal that still reads back as x, by the first point);
  * - with d minimal the decimal is unique (10^-6 exceeds two ulps of any |x| < 1e9), so it is the one
- *   Number::toString picks, and it has no trailing zero (else d − 1 digits would do).
+ *   Number::toString picks.
  */
-
-const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
 
 /** "0".."999", and the zero-padded fraction digits "0".."9", "00".."99", "000".."999". */
 const SMALL: string[] = Array.from({ length: 1000 }, (_, i) => String(i));
@@ -45,15 +44,18 @@ export function numberText(x: number): string {
   }
   const a = x < 0 ? -x : x;
   if (a >= 1e-6 && a < 1e9) {
-    for (let d = 1; d <= 6; d++) {
-      const p = POW10[d] as number;
-      const m = Math.round(a * p);
-      if (m / p === a) {
-        const ip = Math.floor(m / p);
-        const int = ip < 1000 ? (SMALL[ip] as string) : String(ip);
-        const text = `${int}.${fractionDigits(m - ip * p, d)}`;
-        return x < 0 ? `-${text}` : text;
+    const m = Math.round(a * 1e6);
+    if (m / 1e6 === a) {
+      const ip = Math.floor(m / 1e6);
+      let f = m - ip * 1e6; // 1 ≤ f < 10^6: x is not an integer
+      let d = 6;
+      for (let q = (f / 10) | 0; d > 1 && q * 10 === f; q = (f / 10) | 0) {
+        f = q;
+        d--;
       }
+      const int = ip < 1000 ? (SMALL[ip] as string) : String(ip);
+      const text = `${int}.${fractionDigits(f, d)}`;
+      return x < 0 ? `-${text}` : text;
     }
   }
   return String(x);
@@ -124,19 +126,18 @@ export function numberArrayText(arr: readonly unknown[]): string | undefined {
     }
     // Also false for NaN and ±Infinity.
     if (!(a >= 1e-6 && a < 1e9)) return undefined;
-    let d = 1;
-    for (; d <= 6; d++) {
-      const p = POW10[d] as number;
-      const m = Math.round(a * p);
-      if (m / p === a) {
-        const ip = Math.floor(m / p);
-        pos = writeDigits(b, pos, ip);
-        b[pos++] = 0x2e; // .
-        pos = writeFraction(b, pos, m - ip * p, d);
-        break;
-      }
+    const m = Math.round(a * 1e6);
+    if (m / 1e6 !== a) return undefined;
+    const ip = Math.floor(m / 1e6);
+    let f = m - ip * 1e6; // 1 ≤ f < 10^6: a is not an integer
+    let d = 6;
+    for (let q = (f / 10) | 0; d > 1 && q * 10 === f; q = (f / 10) | 0) {
+      f = q;
+      d--;
     }
-    if (d > 6) return undefined;
+    pos = writeDigits(b, pos, ip);
+    b[pos++] = 0x2e; // .
+    pos = writeFraction(b, pos, f, d);
   }
   b[pos++] = 0x5d; // ]
   return readLatin1(b, pos);
