@@ -41,10 +41,8 @@ export function decodeEmsValue(value: unknown, ctx: DecodeContext, limits: Decod
   let claimed: string | undefined;
   let token: string | undefined;
   let time: number | undefined;
-  // Object.keys, not for-in: see FieldSink.putObject.
-  const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
+  // for-in: see FieldSink.putObject.
+  for (const key in value) {
     const v = value[key];
     switch (key) {
       case 'device_id':

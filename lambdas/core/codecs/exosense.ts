@@ -85,7 +85,8 @@ export function decodeExosenseValue(
   const sink = new FieldSink(limits, warnings, 0);
   const names = rootNames();
   let errors: unknown;
-  // Object.keys, not for-in: see FieldSink.putObject.
+  // Object.keys, not for-in: a root of many channels is a dictionary-mode object, which has no enum
+  // cache for for-in to use (see FieldSink.putObject).
   const keys = Object.keys(root);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;

@@ -193,13 +193,9 @@ export class FieldSink {
   /** Flatten every key of `obj` (an object at `depth`) under the level `names`. */
   putObject(names: NameNode, obj: Record<string, unknown>, depth: number): void {
     checkDepth(depth, this.limits);
-    // Object.keys rather than for-in: cheaper on the large dictionary-mode objects JSON.parse makes
-    // of big messages, and blind to enumerable properties inherited from a polluted Object.prototype.
-    const keys = Object.keys(obj);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
-      this.putMember(names, key, obj[key], depth);
-    }
+    // for-in, not Object.keys: on the small objects of a message V8 reads `obj[key]` straight from the
+    // enum cache's field index, where a keyed load with an arbitrary key would be megamorphic.
+    for (const key in obj) this.putMember(names, key, obj[key], depth);
   }
 
   /** Store member `key: v` of an object at `depth` under the level `names` (the key is validated here). */
