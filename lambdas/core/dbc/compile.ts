@@ -76,6 +76,11 @@ class MessageCodec implements CompiledMessage {
     return this.decodeAs(this.id, this.extended, data, opts?.choices === true);
   }
 
+  fastSignals(data: Uint8Array, choices: boolean): Record<string, SignalValue> | undefined {
+    const fast = data.length >= this.length ? this.fast(choices) : undefined;
+    return fast === undefined ? undefined : fast(data);
+  }
+
   /** Decode with the frame's own id in the result. */
   decodeAs(id: number, extended: boolean, data: Uint8Array, choices: boolean): DecodedMessageFrame {
     const fast = data.length >= this.length ? this.fast(choices) : undefined;

@@ -72,8 +72,8 @@ export function framesToPoints(
   };
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i]!;
-    const r = dbc.decode(f.id, f.extended, f.data, decodeOpts);
-    if (r.kind === 'unknown') {
+    const codec = dbc.findMessage(f.id, f.extended);
+    if (codec === undefined) {
       note(
         `u:${f.bus}:${f.extended}:${f.id}`,
         'DBC_UNKNOWN_ID',
@@ -82,10 +82,23 @@ export function framesToPoints(
       );
       continue;
     }
-    const message = r.message;
-    if (r.error) {
-      const error = r.error;
-      note(`e:${message}:${error.code}`, error.code, () => `${message} (${idText(f)}): ${error.message}`, i);
+    const message = codec.name;
+    // The generated fast path answers almost every frame without a result object; the full decode gives
+    // the partial signals and the error of the others.
+    let signals = codec.fastSignals(f.data, choices);
+    if (signals === undefined) {
+      const r = dbc.decode(f.id, f.extended, f.data, decodeOpts);
+      if (r.kind === 'unknown') continue; // not reached: findMessage matched
+      signals = r.signals;
+      if (r.error) {
+        const error = r.error;
+        note(
+          `e:${message}:${error.code}`,
+          error.code,
+          () => `${message} (${idText(f)}): ${error.message}`,
+          i,
+        );
+      }
     }
     if (f.time !== lastTime || atTime === undefined) {
       lastTime = f.time;
@@ -114,7 +127,6 @@ export function framesToPoints(
       fieldNames.set(message, names);
     }
     const fields = open.point.fields;
-    const signals = r.signals;
     const lastSignals = names.lastSignals;
     const lastFields = names.lastFields;
     let position = 0;

@@ -80,6 +80,12 @@ export interface CompiledMessage {
   readonly skipped: readonly string[];
   /** Decode a frame of this message (no id matching). */
   decode(data: Uint8Array, opts?: DecodeFrameOptions): DecodedMessageFrame;
+  /**
+   * The signals of a frame when the generated fast path can decode it (a full-length frame, every
+   * selector known), with no result object around them; `undefined` otherwise, and {@link decode} then
+   * gives the full answer (partial signals, error). Same values as `decode(data, opts).signals`.
+   */
+  fastSignals(data: Uint8Array, choices: boolean): Record<string, SignalValue> | undefined;
 }
 
 /** A database compiled for fast decoding. */
