@@ -172,7 +172,9 @@ function reuse(
   const local = new WarningList();
   const nested = new FieldSink(limits, local, 0);
   const names = rootNames();
+  // Keys and values in the same (own, enumerable, ordered) order: one pass each, no keyed lookups.
   const keys = Object.keys(root);
+  const vals = Object.values(root);
   /** Indexes of keys removed or rewritten (arrays → text), and the texts of the rewritten ones. */
   const changed: number[] = [];
   const texts: (string | undefined)[] = [];
@@ -183,13 +185,13 @@ function reuse(
     const key = keys[i] as string;
     if (!plainRootKey(key, maxName)) return undefined;
     if (key.charCodeAt(0) === 95 /* _ */ && key.charCodeAt(1) === 95) {
-      if (key === EXOSENSE_ERROR_KEY) errors = root[key];
+      if (key === EXOSENSE_ERROR_KEY) errors = vals[i];
       else local.add('RESERVED_KEY', `Reserved key "${key}" was skipped`, 0);
       changed.push(i);
       texts.push(undefined);
       continue;
     }
-    const v = root[key];
+    const v = vals[i];
     switch (typeof v) {
       case 'number':
         if (v - v !== 0) return undefined;

@@ -253,7 +253,10 @@ export function plainRootKey(key: string, maxName: number): boolean {
   if ((n === 9 || n === 11) && (key === '__proto__' || key === 'prototype' || key === 'constructor')) {
     return false;
   }
-  return !key.includes('.');
+  // A charCode loop beats String#includes (a builtin call) on the short keys devices use.
+  if (n > 24) return !key.includes('.');
+  for (let i = 0; i < n; i++) if (key.charCodeAt(i) === 46 /* . */) return false;
+  return true;
 }
 
 /**
