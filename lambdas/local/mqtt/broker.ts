@@ -13,7 +13,10 @@
  *   granted as 1;
  * - delivery: nothing on `$aws/…` and nothing outside the device's receive topics ever reaches a device.
  *
- * Every authorized publish is handed to `onPublish` (the rule router) before it is acknowledged.
+ * Every authorized publish is handed to `onPublish` (the rule router) before it is acknowledged. When the
+ * router is behind it takes the message later (`onPublish` returns a promise), and the acknowledgement —
+ * and reading that connection's next packets — waits until it has: the devices are slowed down by TCP
+ * back-pressure instead of the router's queue overflowing into dead letters.
  */
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -72,8 +75,11 @@ export interface LocalBrokerDeps {
   certificates: { certificate(fingerprint: string): CertificateEntry | undefined };
   registry: DeviceRegistry & { setConnected?(deviceId: string, connected: boolean): void };
   events: EventSink;
-  /** Receives every authorized publish (the rule router); must not block. */
-  onPublish: (msg: PublishedMessage) => void;
+  /**
+   * Receives every authorized publish (the rule router); must not block. A returned promise holds the
+   * PUBACK and further reads from that connection until it settles (flow control).
+   */
+  onPublish: (msg: PublishedMessage) => Promise<void> | undefined | void;
   /**
    * A connected device subscribed to a topic it may receive commands on, once per connection: held
    * commands are sent then. Sending at connect time instead loses them, because a device subscribes only
@@ -112,6 +118,8 @@ export interface BrokerCounters {
   publishDenied: number;
   /** Subscriptions refused. */
   subscribeDenied: number;
+  /** Publishes whose acknowledgement was held back because the router was behind. */
+  throttled: number;
 }
 
 interface Session {
@@ -169,6 +177,7 @@ export async function startBroker(deps: LocalBrokerDeps, opts: LocalBrokerOption
     published: 0,
     publishDenied: 0,
     subscribeDenied: 0,
+    throttled: 0,
   };
 
   const emit = (e: Omit<SystemEvent, 'time'>) => {
@@ -258,8 +267,9 @@ export async function startBroker(deps: LocalBrokerDeps, opts: LocalBrokerOption
         return done(new Error(BROKER_CODES[code ?? 'PUBLISH_NOT_ALLOWED']));
       }
       counters.published++;
+      let wait: Promise<void> | undefined | void;
       try {
-        deps.onPublish({
+        wait = deps.onPublish({
           topic: packet.topic,
           payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
           clientId: client.id,
@@ -270,7 +280,12 @@ export async function startBroker(deps: LocalBrokerDeps, opts: LocalBrokerOption
       } catch (err) {
         log.warn('mqtt', `router refused a message: ${String(err)}`);
       }
-      done(null);
+      if (!wait) return done(null);
+      counters.throttled++;
+      wait.then(
+        () => done(null),
+        () => done(null),
+      );
     },
     authorizeSubscribe(client, sub, done) {
       const session = sessions.get(client);

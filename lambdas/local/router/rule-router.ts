@@ -75,6 +75,10 @@ export interface RouterCounters {
   inFlight: number;
   /** Highest queue depth seen. */
   maxQueued: number;
+  /** Messages held back (not yet queued, PUBACK waiting) because the queue was at its high-water mark. */
+  held: number;
+  /** Messages held back now. */
+  heldNow: number;
 }
 
 /** What the router calls. */
@@ -101,6 +105,13 @@ export interface RuleRouterOptions {
   concurrency?: number;
   /** Delays before each retry of a throwing handler, ms (its length is the retry count). @default [200, 1000] */
   retryDelaysMs?: readonly number[];
+  /**
+   * Queue depth from which {@link RuleRouter.accept} holds new messages back (their PUBACK waits) until the
+   * queue is down to half of it. Well under `capacity`, so a stack that falls behind slows its devices down
+   * (TCP back-pressure) instead of dead-lettering as INGEST_OVERLOADED; `Infinity` turns this off (a full queue
+   * then dead-letters at once). @default capacity / 2
+   */
+  highWater?: number;
 }
 
 /** The local rule router. */
@@ -110,6 +121,11 @@ export class RuleRouter {
   private readonly retryDelays: readonly number[];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly pendingRetries = new Set<Task>();
+  private readonly highWater: number;
+  private readonly lowWater: number;
+  /** Messages held back by {@link accept}, oldest first from `heldHead`, queued once there is room. */
+  private heldMessages: ({ msg: PublishedMessage; release: () => void } | undefined)[] = [];
+  private heldHead = 0;
   /** Rules matching each topic seen (a device uses a few topics; matching filters costs per message). */
   private readonly rulesByTopic = new Map<string, readonly IngestRuleDefinition[]>();
   private readonly countersValue = {
@@ -120,6 +136,7 @@ export class RuleRouter {
     retried: 0,
     failed: 0,
     deadLettered: 0,
+    held: 0,
   };
 
   constructor(
@@ -128,8 +145,11 @@ export class RuleRouter {
   ) {
     this.app = resolveTopicConfig(deps.topicConfig).app;
     this.retryDelays = opts.retryDelaysMs ?? [200, 1000];
+    const capacity = opts.capacity ?? 10_000;
+    this.highWater = Math.max(1, Math.floor(opts.highWater ?? capacity / 2));
+    this.lowWater = Math.floor(this.highWater / 2);
     this.queue = new WorkQueue<Task>((t) => this.run(t), {
-      capacity: opts.capacity ?? 10_000,
+      capacity,
       concurrency: opts.concurrency ?? 256,
     });
   }
@@ -139,6 +159,7 @@ export class RuleRouter {
     const q = this.queue.stats;
     return {
       ...this.countersValue,
+      heldNow: this.heldCount(),
       overflow: q.overflow,
       queued: q.queued,
       inFlight: q.inFlight,
@@ -146,18 +167,25 @@ export class RuleRouter {
     };
   }
 
-  /** Route one message the broker accepted. Never blocks and never throws. */
-  accept(msg: PublishedMessage): void {
+  /**
+   * Route one message the broker accepted. Never blocks and never throws. Returns undefined when the
+   * message is queued, or — when the queue is at its high-water mark — a promise that resolves once it is
+   * (the oldest held messages go first, as soon as the queue is down to half the mark). The broker holds
+   * the PUBACK until then, and aedes reads a connection's next packets only once its current ones are
+   * handled, so the devices are slowed down by TCP back-pressure, as a throttled IoT Core slows them.
+   */
+  accept(msg: PublishedMessage): Promise<void> | undefined {
+    if (this.heldCount() > 0 || this.queue.stats.queued >= this.highWater) {
+      this.countersValue.held++;
+      return new Promise<void>((release) => this.heldMessages.push({ msg, release }));
+    }
+    this.route(msg);
+    return undefined;
+  }
+
+  private route(msg: PublishedMessage): void {
     this.countersValue.received++;
-    const tasks: Task[] = [];
-    for (const rule of this.rulesFor(msg.topic)) {
-      tasks.push({ kind: 'ingest', rule: rule.name, event: buildIngestRuleEvent(msg), attempt: 0 });
-    }
-    if (tasks.length === 0 && this.deps.commandResponse && msg.topic.startsWith('cmd/')) {
-      const route = this.commandRoute(msg.topic);
-      if (route && route.kind !== 'req')
-        tasks.push({ kind: 'command', deviceId: route.thing, message: msg, attempt: 0 });
-    }
+    const tasks = this.tasksFor(msg);
     if (tasks.length === 0) {
       this.countersValue.unrouted++;
       return;
@@ -168,11 +196,51 @@ export class RuleRouter {
     }
   }
 
+  private tasksFor(msg: PublishedMessage): Task[] {
+    const tasks: Task[] = [];
+    for (const rule of this.rulesFor(msg.topic)) {
+      tasks.push({ kind: 'ingest', rule: rule.name, event: buildIngestRuleEvent(msg), attempt: 0 });
+    }
+    if (tasks.length === 0 && this.deps.commandResponse && msg.topic.startsWith('cmd/')) {
+      const route = this.commandRoute(msg.topic);
+      if (route && route.kind !== 'req')
+        tasks.push({ kind: 'command', deviceId: route.thing, message: msg, attempt: 0 });
+    }
+    return tasks;
+  }
+
+  private heldCount(): number {
+    return this.heldMessages.length - this.heldHead;
+  }
+
+  private takeHeld(): { msg: PublishedMessage; release: () => void } | undefined {
+    if (this.heldCount() === 0) return undefined;
+    const h = this.heldMessages[this.heldHead];
+    this.heldMessages[this.heldHead] = undefined;
+    this.heldHead++;
+    if (this.heldHead > 1024 && this.heldHead * 2 > this.heldMessages.length) {
+      this.heldMessages = this.heldMessages.slice(this.heldHead);
+      this.heldHead = 0;
+    }
+    return h;
+  }
+
+  /** Once the queue is down to the low-water mark, queue held messages until it is back at the high one. */
+  private releaseHeld(): void {
+    if (this.heldCount() === 0 || this.queue.stats.queued > this.lowWater) return;
+    while (this.queue.stats.queued < this.highWater) {
+      const h = this.takeHeld();
+      if (!h) break;
+      this.route(h.msg);
+      h.release();
+    }
+  }
+
   /** Resolves once every accepted message has been processed (retries included). */
   async idle(): Promise<void> {
     for (;;) {
       await this.queue.idle();
-      if (this.pendingRetries.size === 0) return;
+      if (this.pendingRetries.size === 0 && this.heldCount() === 0) return;
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -185,6 +253,12 @@ export class RuleRouter {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const left = [...this.pendingRetries, ...(await this.queue.close(timeoutMs))];
+    // Held messages were received but never queued (and never acknowledged): keep them too.
+    for (let h = this.takeHeld(); h; h = this.takeHeld()) {
+      this.countersValue.received++;
+      left.push(...this.tasksFor(h.msg));
+      h.release();
+    }
     this.pendingRetries.clear();
     await Promise.all(left.map((t) => this.deadLetter(t, 'INGEST_SHUTDOWN', ROUTER_CODES.INGEST_SHUTDOWN)));
   }
@@ -210,6 +284,16 @@ export class RuleRouter {
   }
 
   private async run(task: Task): Promise<void> {
+    // The queue just gave up an item: held messages may fit now (checked once the pump is done).
+    if (this.heldCount() > 0) queueMicrotask(() => this.releaseHeld());
+    try {
+      await this.runOnce(task);
+    } finally {
+      this.releaseHeld();
+    }
+  }
+
+  private async runOnce(task: Task): Promise<void> {
     try {
       if (task.kind === 'ingest') await this.deps.ingest(task.event);
       else await this.deps.commandResponse?.(task.deviceId, task.message.payload);
