@@ -108,5 +108,6 @@ describe('RuleRouter flow control', () => {
       ]),
     );
     expect(letters).toHaveLength(4); // 2 queued + 2 held; the running one is still in flight
+    expect(router.counters.overflow).toBe(0);
   });
 });

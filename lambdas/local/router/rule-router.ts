@@ -126,6 +126,8 @@ export class RuleRouter {
   /** Messages held back by {@link accept}, oldest first from `heldHead`, queued once there is room. */
   private heldMessages: ({ msg: PublishedMessage; release: () => void } | undefined)[] = [];
   private heldHead = 0;
+  /** Set by {@link close}: held messages are dead-lettered there, not queued. */
+  private closing = false;
   /** Rules matching each topic seen (a device uses a few topics; matching filters costs per message). */
   private readonly rulesByTopic = new Map<string, readonly IngestRuleDefinition[]>();
   private readonly countersValue = {
@@ -227,7 +229,7 @@ export class RuleRouter {
 
   /** Once the queue is down to the low-water mark, queue held messages until it is back at the high one. */
   private releaseHeld(): void {
-    if (this.heldCount() === 0 || this.queue.stats.queued > this.lowWater) return;
+    if (this.closing || this.heldCount() === 0 || this.queue.stats.queued > this.lowWater) return;
     while (this.queue.stats.queued < this.highWater) {
       const h = this.takeHeld();
       if (!h) break;
@@ -250,6 +252,7 @@ export class RuleRouter {
    * for a retry) so nothing is lost across a restart.
    */
   async close(timeoutMs = 5000): Promise<void> {
+    this.closing = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const left = [...this.pendingRetries, ...(await this.queue.close(timeoutMs))];
