@@ -18,6 +18,20 @@ describe('field name memo', () => {
     expect(loose.child('y').name('z')).toBe('ch1.0.y.z');
   });
 
+  it('finds names by walk position only when the key there is the same, whatever the order', () => {
+    const level = rootNames().child('ordered');
+    for (const k of ['a', 'b', 'c']) level.name(k);
+    const walk = (keys: string[]) => {
+      level.rewind();
+      return keys.map((k) => level.knownNameInOrder(k));
+    };
+    expect(walk(['a', 'b', 'c'])).toEqual(['ordered.a', 'ordered.b', 'ordered.c']);
+    expect(walk(['a', 'b', 'c'])).toEqual(['ordered.a', 'ordered.b', 'ordered.c']);
+    expect(walk(['c', 'a', 'x', 'b'])).toEqual(['ordered.c', 'ordered.a', undefined, 'ordered.b']);
+    expect(walk(['b', 'c'])).toEqual(['ordered.b', 'ordered.c']);
+    expect(walk(['a', 'b', 'c'])).toEqual(['ordered.a', 'ordered.b', 'ordered.c']);
+  });
+
   it('names integer keys by position exactly as by text, inside and past the positional bound', () => {
     const ch = rootNames().child('ch7');
     for (const i of [0, 1, 9, 10, 4095, 4096, 4097, 123456]) {

@@ -33,6 +33,10 @@ export class NameNode {
   /** Memoized names and levels of integer keys (DialTone `data_idx`), by the integer itself. */
   private indexNames: (string | undefined)[] | undefined;
   private indexKids: (NameNode | undefined)[] | undefined;
+  /** Keys and names of the scalar members in the order the last walks met them (see knownNameInOrder). */
+  private orderKeys: string[] | undefined;
+  private orderNames: string[] | undefined;
+  private cursor = 0;
 
   /**
    * @param prefix the dotted prefix of this level's members
@@ -46,6 +50,35 @@ export class NameNode {
   /** The memoized full name of member `key`, or undefined (the key then still needs its checks). */
   knownName(key: string): string | undefined {
     return this.names?.get(key);
+  }
+
+  /** Start a walk over this level's members: the next {@link knownNameInOrder} is the first member. */
+  rewind(): void {
+    this.cursor = 0;
+  }
+
+  /**
+   * {@link knownName} for the next scalar member of a walk. Devices send members in the same order every
+   * time, so the key is first compared with the one met at the same position before (JSON.parse hands
+   * out internalized keys, so that is a pointer comparison), and only then looked up in the memo. At
+   * most as many positions are kept as the level has memoized names, so the memo's bound holds.
+   */
+  knownNameInOrder(key: string): string | undefined {
+    const i = this.cursor++;
+    const keys = this.orderKeys;
+    if (keys !== undefined && keys[i] === key) return (this.orderNames as string[])[i];
+    const names = this.names;
+    const name = names?.get(key);
+    if (name !== undefined && i < (names as Map<string, string>).size) {
+      if (keys === undefined) {
+        this.orderKeys = [key];
+        this.orderNames = [name];
+      } else if (i <= keys.length) {
+        keys[i] = key;
+        (this.orderNames as string[])[i] = name;
+      }
+    }
+    return name;
   }
 
   /** The memoized level of object member `key`, or undefined (the key then still needs its checks). */

@@ -195,6 +195,7 @@ export class FieldSink {
     checkDepth(depth, this.limits);
     // for-in, not Object.keys: on the small objects of a message V8 reads `obj[key]` straight from the
     // enum cache's field index, where a keyed load with an arbitrary key would be megamorphic.
+    names.rewind();
     for (const key in obj) this.putMember(names, key, obj[key], depth);
   }
 
@@ -213,7 +214,7 @@ export class FieldSink {
       if (!plainRootKey(key, this.maxName)) this.checkKey(key);
       this.putValue(key, v, depth);
     } else {
-      let name = names.knownName(key);
+      let name = names.knownNameInOrder(key);
       if (name === undefined || key.length > this.maxName) {
         this.checkKey(key);
         name = names.name(key);
